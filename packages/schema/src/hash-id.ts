@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+
+// Domain-separated so the same session id hashed for another purpose never
+// collides with these.
+const DISTINCT_PREFIX = 'runmat-telemetry/distinct-id/v1\u0000';
+const UUID_PREFIX = 'runmat-telemetry/event-uuid/v1\u0000';
+
+/** One-way, stable analytics id for a session that has no anonymous client id. */
+export function distinctIdFromSession(sessionId: string): string {
+  return `s_${createHash('sha256')
+    .update(DISTINCT_PREFIX + sessionId)
+    .digest('hex')
+    .slice(0, 32)}`;
+}
+
+/**
+ * Deterministic event uuid (RFC 9562 version 8, name-based) for events sent
+ * without one: a run has at most one event of each name per session, so the
+ * same event sent twice (UDP and HTTP) maps to the same id and is deduplicated.
+ */
+export function deterministicUuid(sessionId: string, eventName: string): string {
+  const b = createHash('sha256').update(`${UUID_PREFIX}${sessionId}\u0000${eventName}`).digest();
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x80;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const h = b.toString('hex', 0, 16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,230 @@
+import { TIMESTAMP_MAX_AGE_MS, TIMESTAMP_MAX_SKEW_MS } from './constants.js';
+import {
+  CanonicalFinishedEvent,
+  type CanonicalStartedEvent,
+  Counters,
+  FinishedPayload,
+  InstallEvent,
+  type InstallEventName,
+  type LegacyFinishedEvent,
+  type LegacyStartedEvent,
+  Provider,
+  StartedPayload,
+  type TelemetryEvent,
+  type WireEventName,
+} from './event-schemas.js';
+import { deterministicUuid, distinctIdFromSession } from './hash-id.js';
+import { fusionHitRatio, gpuRatio } from './ratios.js';
+
+/** Event names after normalization: legacy runtime names become the dotted canonical ones. */
+export type CanonicalEventName = 'runtime.run.started' | 'runtime.run.finished' | InstallEventName;
+
+/**
+ * The only property keys that ever reach analytics. Everything a client sends
+ * outside these is dropped and counted, whatever it is.
+ */
+export const ALLOWED_PROPERTIES = [
+  'os',
+  'arch',
+  'release',
+  'run_kind',
+  'session_id',
+  'platform',
+  'method',
+  'jit_enabled',
+  'accelerate_enabled',
+  'duration_us',
+  'success',
+  'jit_used',
+  'error',
+  'total_executions',
+  'jit_compiled',
+  'interpreter_fallback',
+  'gpu_wall_ns',
+  'gpu_ratio',
+  'gpu_dispatches',
+  'gpu_upload_bytes',
+  'gpu_download_bytes',
+  'fusion_cache_hits',
+  'fusion_cache_misses',
+  'fusion_hit_ratio',
+  'gpu_device_name',
+  'gpu_device_vendor',
+  'gpu_backend',
+  'runtime.failure.stage',
+  'runtime.failure.code',
+  'runtime.failure.has_span',
+  'runtime.failure.host',
+  'runtime.failure.component',
+] as const;
+export type AllowedProperty = (typeof ALLOWED_PROPERTIES)[number];
+export type PropertyValue = string | number | boolean;
+export type EventProperties = Partial<Record<AllowedProperty, PropertyValue>>;
+
+/** How many dropped field paths are reported by name (the count is always exact). */
+export const MAX_DROPPED_NAMES = 16;
+
+export interface DroppedFields {
+  /** Number of fields the client sent that are not part of the contract. */
+  count: number;
+  /** Their paths (`payload.source`), at most {@link MAX_DROPPED_NAMES}, each at most 64 chars. */
+  fields: string[];
+}
+
+/** One event in the single internal shape the worker forwards from. */
+export interface NormalizedEvent {
+  event: CanonicalEventName;
+  /** Name as it arrived on the wire (legacy or canonical). */
+  wireName: WireEventName;
+  uuid: string;
+  distinct_id: string;
+  /** Milliseconds since the epoch: the client's `timestamp_ms` when sane, else receipt time. */
+  timestamp: number;
+  properties: EventProperties;
+  dropped: DroppedFields;
+}
+
+export interface NormalizeOptions {
+  /** Receipt time in ms since the epoch (defaults to now). */
+  receivedAt?: number;
+}
+
+const keysOf = (schema: { properties: object }) => new Set(Object.keys(schema.properties));
+const RUNTIME_ENVELOPE_KEYS = keysOf(CanonicalFinishedEvent);
+const INSTALL_KEYS = keysOf(InstallEvent);
+const STARTED_KEYS = keysOf(StartedPayload);
+const FINISHED_KEYS = keysOf(FinishedPayload);
+const COUNTER_KEYS = keysOf(Counters);
+const PROVIDER_KEYS = keysOf(Provider);
+const DEVICE_KEYS = keysOf(Provider.properties.device);
+const PROVIDER_TELEMETRY_KEYS = keysOf(Provider.properties.telemetry);
+
+class DropCounter implements DroppedFields {
+  count = 0;
+  fields: string[] = [];
+  scan(value: unknown, allowed: Set<string>, prefix: string): void {
+    if (typeof value !== 'object' || value === null) return;
+    for (const key of Object.keys(value)) {
+      if (allowed.has(key)) continue;
+      this.count++;
+      if (this.fields.length < MAX_DROPPED_NAMES) this.fields.push(`${prefix}${key}`.slice(0, 64));
+    }
+  }
+  toJSON(): DroppedFields {
+    return { count: this.count, fields: this.fields };
+  }
+}
+
+function canonicalName(label: WireEventName): CanonicalEventName {
+  if (label === 'runtime_started') return 'runtime.run.started';
+  if (label === 'runtime_finished') return 'runtime.run.finished';
+  return label;
+}
+
+function pickTimestamp(ts: number | undefined, receivedAt: number): number {
+  if (ts === undefined) return receivedAt;
+  if (ts < receivedAt - TIMESTAMP_MAX_AGE_MS || ts > receivedAt + TIMESTAMP_MAX_SKEW_MS) {
+    return receivedAt;
+  }
+  return ts;
+}
+
+function set(props: EventProperties, key: AllowedProperty, value: PropertyValue | undefined): void {
+  if (value !== undefined) props[key] = value;
+}
+
+/**
+ * Maps a parsed event to the one internal shape: canonical name, distinct id
+ * (`cid`, else a one-way hash of `session_id`), uuid (given, else
+ * deterministic from session and event name), timestamp, and a flat set of
+ * allowlisted properties, plus the count and names of the fields it dropped.
+ */
+export function normalizeEvent(
+  event: TelemetryEvent,
+  options: NormalizeOptions = {},
+): NormalizedEvent {
+  const receivedAt = options.receivedAt ?? Date.now();
+  const wireName = event.event_label;
+  const name = canonicalName(wireName);
+  const dropped = new DropCounter();
+  const props: EventProperties = {};
+  let timestampMs: number | undefined;
+
+  set(props, 'os', event.os);
+  set(props, 'arch', event.arch);
+  set(props, 'release', event.release);
+  set(props, 'session_id', event.session_id);
+
+  // Dispatch on the validated label, never on which keys happen to be present:
+  // an installer event carrying a stray `payload` must not become a run.
+  if (name !== 'runtime.run.started' && name !== 'runtime.run.finished') {
+    const install = event as InstallEvent;
+    dropped.scan(install, INSTALL_KEYS, '');
+    set(props, 'run_kind', 'install');
+    set(props, 'platform', install.platform);
+    set(props, 'method', install.method);
+  } else if (name === 'runtime.run.started') {
+    const run = event as CanonicalStartedEvent | LegacyStartedEvent;
+    dropped.scan(run, RUNTIME_ENVELOPE_KEYS, '');
+    const p = run.payload;
+    dropped.scan(p, STARTED_KEYS, 'payload.');
+    set(props, 'run_kind', run.run_kind);
+    set(props, 'jit_enabled', p.jit_enabled);
+    set(props, 'accelerate_enabled', p.accelerate_enabled);
+    timestampMs = p.timestamp_ms;
+  } else {
+    const run = event as CanonicalFinishedEvent | LegacyFinishedEvent;
+    dropped.scan(run, RUNTIME_ENVELOPE_KEYS, '');
+    const p = run.payload;
+    dropped.scan(p, FINISHED_KEYS, 'payload.');
+    dropped.scan(p.counters, COUNTER_KEYS, 'payload.counters.');
+    dropped.scan(p.provider, PROVIDER_KEYS, 'payload.provider.');
+    dropped.scan(p.provider?.device, DEVICE_KEYS, 'payload.provider.device.');
+    dropped.scan(p.provider?.telemetry, PROVIDER_TELEMETRY_KEYS, 'payload.provider.telemetry.');
+    timestampMs = p.timestamp_ms;
+
+    set(props, 'run_kind', run.run_kind);
+    set(props, 'duration_us', p.duration_us);
+    set(props, 'success', p.success);
+    set(props, 'jit_enabled', p.jit_enabled);
+    set(props, 'jit_used', p.jit_used);
+    set(props, 'accelerate_enabled', p.accelerate_enabled);
+    set(props, 'error', p.error);
+    set(props, 'total_executions', p.counters?.total_executions);
+    set(props, 'jit_compiled', p.counters?.jit_compiled);
+    set(props, 'interpreter_fallback', p.counters?.interpreter_fallback);
+
+    // Flat figures are the canonical shape; the legacy provider block fills
+    // whatever the flat ones leave out.
+    const t = p.provider?.telemetry;
+    const wallNs = p.gpu_wall_ns ?? t?.gpu_wall_ns;
+    const hits = p.fusion_cache_hits ?? t?.fusion_cache_hits;
+    const misses = p.fusion_cache_misses ?? t?.fusion_cache_misses;
+    set(props, 'gpu_wall_ns', wallNs);
+    set(props, 'gpu_dispatches', p.gpu_dispatches ?? t?.gpu_dispatches);
+    set(props, 'gpu_upload_bytes', p.gpu_upload_bytes ?? t?.upload_bytes);
+    set(props, 'gpu_download_bytes', p.gpu_download_bytes ?? t?.download_bytes);
+    set(props, 'fusion_cache_hits', hits);
+    set(props, 'fusion_cache_misses', misses);
+    set(props, 'gpu_ratio', p.gpu_ratio ?? gpuRatio(wallNs, p.duration_us));
+    set(props, 'fusion_hit_ratio', p.fusion_hit_ratio ?? fusionHitRatio(hits, misses));
+    set(props, 'gpu_device_name', p.provider?.device?.name);
+    set(props, 'gpu_device_vendor', p.provider?.device?.vendor);
+    set(props, 'gpu_backend', p.provider?.device?.backend);
+    set(props, 'runtime.failure.stage', p['runtime.failure.stage']);
+    set(props, 'runtime.failure.code', p['runtime.failure.code']);
+    set(props, 'runtime.failure.has_span', p['runtime.failure.has_span']);
+    set(props, 'runtime.failure.host', p['runtime.failure.host']);
+    set(props, 'runtime.failure.component', p['runtime.failure.component']);
+  }
+
+  return {
+    event: name,
+    wireName,
+    uuid: (event.uuid ?? deterministicUuid(event.session_id, name)).toLowerCase(),
+    distinct_id: event.cid ?? distinctIdFromSession(event.session_id),
+    timestamp: pickTimestamp(timestampMs, receivedAt),
+    properties: props,
+    dropped: dropped.toJSON(),
+  };
+}
