@@ -101,12 +101,16 @@ export function parseEvent(input: unknown): ParseResult {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+// Node's native byte count is ~20x faster than the portable loop; browsers get the loop.
+const nodeBuffer = (globalThis as { Buffer?: { byteLength(s: string): number } }).Buffer;
+const byteLength = nodeBuffer ? (s: string) => nodeBuffer.byteLength(s) : utf8ByteLength;
+
 /**
  * Decodes one serialized event (a datagram or a request body): checks the
  * byte budget first, then UTF-8 and JSON, then {@link parseEvent}.
  */
 export function parseEventJson(raw: string | Uint8Array, maxBytes = MAX_EVENT_BYTES): ParseResult {
-  const size = typeof raw === 'string' ? utf8ByteLength(raw) : raw.byteLength;
+  const size = typeof raw !== 'string' ? raw.byteLength : byteLength(raw);
   if (size > maxBytes) return fail('too_large', '', `event is ${size} bytes, limit ${maxBytes}`);
   let value: unknown;
   try {
