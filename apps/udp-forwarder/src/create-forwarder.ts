@@ -1,0 +1,211 @@
+import type { RemoteInfo } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MAX_EVENT_BYTES, parseEventJson } from '@runmat-telemetry/schema';
+import pino, { type Logger } from 'pino';
+import { type BatchItem, toBatchItem } from './batch/batch-item.js';
+import { Batcher } from './batch/batcher.js';
+import type { ForwarderConfig } from './config.js';
+import { HealthServer } from './health/health-server.js';
+import { BatchSender } from './http/batch-sender.js';
+import { ForwarderMetrics } from './metrics.js';
+import { BoundedQueue } from './queue/bounded-queue.js';
+import { UdpReceiver } from './udp/udp-receiver.js';
+
+/** Where a started forwarder is reachable (real ports, never 0). */
+export interface ForwarderAddresses {
+  udpHost: string;
+  udpPort: number;
+  healthPort: number;
+  /** Receive buffer the kernel granted. */
+  recvBufferBytes: number;
+}
+
+/** How the shutdown flush went. */
+export interface StopReport {
+  /** Events still queued or in flight at the deadline, counted as dropped `shutdown`. */
+  unflushed: number;
+}
+
+/** A forwarder instance: nothing is bound until `start()`. */
+export interface Forwarder {
+  start(): Promise<ForwarderAddresses>;
+  /** Stops reading, flushes within `shutdownTimeoutMs`, closes everything. Idempotent. */
+  stop(): Promise<StopReport>;
+  readonly metrics: ForwarderMetrics;
+  /** Set once started. */
+  readonly addresses: ForwarderAddresses | undefined;
+}
+
+export interface CreateForwarderOptions {
+  logger?: Logger;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Builds the UDP → `/v1/batch` forwarder from validated config: receiver,
+ * bounded queue, batcher, HTTP sender and health server, wired together.
+ */
+export function createForwarder(
+  config: ForwarderConfig,
+  options: CreateForwarderOptions = {},
+): Forwarder {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const queue = new BoundedQueue<BatchItem>(config.queueMaxEvents, config.queueMaxBytes);
+  // Aborted at the shutdown deadline so retries and in-flight requests give up.
+  const abort = new AbortController();
+  let batcher: Batcher | undefined;
+  const metrics = new ForwarderMetrics(() => ({
+    queueEvents: queue.length,
+    queueBytes: queue.bytes,
+    inFlight: batcher?.inFlightRequests ?? 0,
+  }));
+  const stats = metrics.stats;
+  const sender = new BatchSender({
+    endpoint: config.endpoint,
+    ingestionKey: config.ingestionKey,
+    concurrency: config.concurrency,
+    requestTimeoutMs: config.requestTimeoutMs,
+    retryBaseMs: config.retryBaseMs,
+    retryMaxMs: config.retryMaxMs,
+    retryMaxElapsedMs: config.retryMaxElapsedMs,
+    metrics,
+    logger,
+  });
+  const activeBatcher = new Batcher({
+    queue,
+    maxEvents: config.batchMaxEvents,
+    maxBytes: config.batchMaxBytes,
+    maxWaitMs: config.batchMaxWaitMs,
+    concurrency: config.concurrency,
+    send: async (items) => {
+      const outcome = await sender.send(items, abort.signal);
+      if (outcome === 'aborted') metrics.drop('shutdown', items.length);
+    },
+  });
+  batcher = activeBatcher;
+
+  let started = false;
+  let stopping: Promise<StopReport> | undefined;
+  let addresses: ForwarderAddresses | undefined;
+
+  // The hot path: size check before decoding, one JSON.parse, no re-serialization.
+  const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    stats.datagramsReceived++;
+    if (msg.byteLength > MAX_EVENT_BYTES) {
+      metrics.drop('oversize');
+      return;
+    }
+    let text: string;
+    try {
+      text = decoder.decode(msg);
+    } catch {
+      metrics.drop('invalid_json');
+      return;
+    }
+    const parsed = parseEventJson(text);
+    if (!parsed.ok) {
+      const code = parsed.error.code;
+      metrics.drop(code === 'too_large' ? 'oversize' : code);
+      return;
+    }
+    if (!queue.offer(toBatchItem(text, msg.byteLength, rinfo.address, Date.now()))) {
+      metrics.drop('queue_full');
+      return;
+    }
+    stats.eventsEnqueued++;
+    activeBatcher.notify();
+  };
+
+  const receiver = new UdpReceiver({
+    host: config.udpHost,
+    port: config.udpPort,
+    recvBufferBytes: config.recvBufferBytes,
+    onMessage,
+    onError: (err) => logger.error({ err }, 'udp socket error'),
+  });
+  const health = new HealthServer({
+    host: config.healthHost,
+    port: config.healthPort,
+    isReady: () =>
+      started &&
+      !stopping &&
+      queue.length < config.queueMaxEvents &&
+      queue.bytes < config.queueMaxBytes,
+    metrics: async () => ({
+      contentType: metrics.registry.contentType,
+      body: await metrics.text(),
+    }),
+  });
+
+  async function stop(): Promise<StopReport> {
+    await receiver.stop();
+    activeBatcher.flush();
+    const idle = activeBatcher.idle().then(() => true);
+    const timedOut = new AbortController();
+    const inTime = await Promise.race([
+      idle,
+      sleep(config.shutdownTimeoutMs, false, { signal: timedOut.signal }).catch(() => false),
+    ]);
+    timedOut.abort();
+    let unflushed = 0;
+    if (!inTime) {
+      const left = queue.drain();
+      metrics.drop('shutdown', left.length);
+      const before = stats.dropped.shutdown - left.length;
+      abort.abort();
+      await activeBatcher.idle();
+      unflushed = stats.dropped.shutdown - before;
+      logger.error(
+        { unflushed, timeoutMs: config.shutdownTimeoutMs },
+        'shutdown: events could not be flushed in time and were dropped',
+      );
+    }
+    activeBatcher.stop();
+    await (inTime ? sender.close() : sender.destroy()).catch(() => undefined);
+    await health.stop();
+    logger.info({ stats: metrics.snapshot() }, 'forwarder stopped');
+    return { unflushed };
+  }
+
+  return {
+    metrics,
+    get addresses() {
+      return addresses;
+    },
+    async start() {
+      if (addresses) return addresses;
+      const udp = await receiver.start();
+      let healthPort: number;
+      try {
+        healthPort = await health.start();
+      } catch (err) {
+        await receiver.stop();
+        throw err;
+      }
+      if (udp.recvBufferBytes < config.recvBufferBytes) {
+        logger.warn(
+          { requested: config.recvBufferBytes, effective: udp.recvBufferBytes },
+          'udp receive buffer smaller than requested (raise net.core.rmem_max)',
+        );
+      } else {
+        logger.info(
+          { requested: config.recvBufferBytes, effective: udp.recvBufferBytes },
+          'udp receive buffer',
+        );
+      }
+      started = true;
+      addresses = {
+        udpHost: udp.host,
+        udpPort: udp.port,
+        healthPort,
+        recvBufferBytes: udp.recvBufferBytes,
+      };
+      return addresses;
+    },
+    stop() {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}

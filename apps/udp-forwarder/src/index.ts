@@ -1,0 +1,5 @@
+export * from './batch/batch-item.js';
+export * from './config.js';
+export * from './create-forwarder.js';
+export * from './metrics.js';
+export * from './queue/bounded-queue.js';
