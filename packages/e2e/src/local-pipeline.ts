@@ -1,0 +1,194 @@
+/**
+ * `pnpm local`: the whole pipeline on this machine. Starts the fake sink, the
+ * worker and the UDP forwarder on 127.0.0.1 with a generated development key,
+ * sends one demo run over UDP and one over HTTP with the client CLI, prints
+ * what the sink received, then runs until Ctrl-C. `--once` stops after the demo.
+ */
+import { join } from 'node:path';
+import { FAKE_SINK_PORT, HEALTH_PORT, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
+import {
+  APP_PATHS,
+  type ClientRun,
+  type Pipeline,
+  REPO_ROOT,
+  runClient,
+  startPipeline,
+  writeClientConfig,
+} from './harness/index.js';
+import { portInUseMessage, takenPorts } from './local/check-ports.js';
+import { formatArrival, waitForArrivals } from './local/demo-arrivals.js';
+import { PortEnvError, type PortSetting, readPortEnv } from './local/port-env.js';
+
+const env = process.env;
+const once = process.argv.includes('--once');
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const fail = (line: string) => process.stderr.write(`local pipeline: ${line}\n`);
+
+function portSettings(): PortSetting[] {
+  return [
+    {
+      label: 'fake sink',
+      variable: 'FAKE_SINK_PORT',
+      port: readPortEnv(env, 'FAKE_SINK_PORT', FAKE_SINK_PORT),
+      protocol: 'tcp',
+    },
+    {
+      label: 'worker',
+      variable: 'WORKER_PORT',
+      port: readPortEnv(env, 'WORKER_PORT', WORKER_PORT),
+      protocol: 'tcp',
+    },
+    {
+      label: 'forwarder UDP',
+      variable: 'UDP_PORT',
+      port: readPortEnv(env, 'UDP_PORT', UDP_PORT),
+      protocol: 'udp',
+    },
+    {
+      label: 'forwarder health',
+      variable: 'HEALTH_PORT',
+      port: readPortEnv(env, 'HEALTH_PORT', HEALTH_PORT),
+      protocol: 'tcp',
+    },
+  ];
+}
+
+// Child logs are pino JSON; people see errors (and everything with LOCAL_LOGS=1).
+function echoChildLog(name: string, line: string): void {
+  if (env.LOCAL_LOGS === '1') {
+    out(`[${name}] ${line}`);
+    return;
+  }
+  try {
+    const entry = JSON.parse(line) as { level?: number; msg?: string };
+    if ((entry.level ?? 0) >= 50) out(`[${name}] error: ${entry.msg ?? line}`);
+  } catch {
+    out(`[${name}] ${line}`);
+  }
+}
+
+async function demoRun(pipeline: Pipeline, via: 'udp' | 'http'): Promise<ClientRun> {
+  const { endpoints, key } = pipeline;
+  const run = await runClient(
+    via === 'udp'
+      ? // HTTP pointed at a port nothing listens on, so only the datagram can deliver.
+        { udp: endpoints.udpEndpoint, http: 'http://127.0.0.1:9/v1/t', key }
+      : { http: endpoints.httpEndpoint, udp: '', key },
+  );
+  if (run.code !== 0 || run.sent.length === 0) {
+    throw new Error(
+      `runmat-telemetry emit (${via}) exited ${run.code} and reported ${run.sent.length} events\n${run.stdout}${run.stderr}`,
+    );
+  }
+  return run;
+}
+
+async function main(): Promise<number> {
+  let settings: PortSetting[];
+  try {
+    settings = portSettings();
+  } catch (err) {
+    if (err instanceof PortEnvError) {
+      fail(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  // Check every port before starting anything, so a clash never leaves half a pipeline.
+  const taken = await takenPorts(settings);
+  if (taken.length > 0) {
+    for (const t of taken) fail(portInUseMessage(t));
+    return 1;
+  }
+  const [sinkPort, workerPort, udpPort, healthPort] = settings.map((s) => s.port);
+
+  out('starting fake sink, worker and UDP forwarder on 127.0.0.1 ...');
+  const pipeline = await startPipeline({
+    ports: { sink: sinkPort, worker: workerPort, udp: udpPort, health: healthPort },
+    onLine: echoChildLog,
+  });
+
+  let stopping = false;
+  const shutdown = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    out(`\n${why}: stopping forwarder, worker and sink ...`);
+    await pipeline.close();
+    out('stopped.');
+  };
+
+  const { endpoints, key } = pipeline;
+  out();
+  out(`  fake sink       ${endpoints.sinkUrl}   (PostHog + GA4 stand-in)`);
+  out(`  worker          ${endpoints.workerUrl}   (POST /ingest, /v1/t, /v1/batch; /metrics)`);
+  out(
+    `  UDP forwarder   udp://${endpoints.udpEndpoint}   (health ${endpoints.healthUrl}/healthz, /metrics)`,
+  );
+  out(`  ingestion key   ${key}   (development only, generated for this run)`);
+  out();
+
+  let demoOk = true;
+  try {
+    for (const via of ['udp', 'http'] as const) {
+      const run = await demoRun(pipeline, via);
+      const arrivals = await waitForArrivals(pipeline.sinkApi, run.sent, via, {
+        ga4: true,
+        timeoutMs: 20_000,
+      });
+      out(`demo run via ${via}: ${run.sent.length} events sent, at the sink:`);
+      for (const a of arrivals) out(`  ${formatArrival(a)}`);
+    }
+  } catch (err) {
+    demoOk = false;
+    fail(`demo run did not complete: ${(err as Error).message}`);
+  }
+
+  const localDir = env.LOCAL_DIR ?? join(REPO_ROOT, 'packages/e2e/.local');
+  const tomlPath = writeClientConfig(join(localDir, 'runmat.toml'), {
+    http: endpoints.httpEndpoint,
+    udp: endpoints.udpEndpoint,
+  });
+  out();
+  out(`sink page: ${endpoints.sinkUrl}/`);
+  out('send more events (UDP and HTTP) with:');
+  out(`  RUNMAT_CONFIG=${tomlPath} RUNMAT_TELEMETRY_KEY=${key} node ${APP_PATHS.clientCli} emit`);
+
+  if (once) {
+    await shutdown('--once');
+    return demoOk ? 0 : 1;
+  }
+
+  out();
+  out('running; press Ctrl-C to stop.');
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      void shutdown(signal).then(() => resolve(0));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    // A child that dies on its own leaves the pipeline broken: say which, stop the rest.
+    for (const app of [
+      pipeline.sink.process,
+      pipeline.worker.process,
+      pipeline.forwarder.process,
+    ]) {
+      void app.exited.then((info) => {
+        if (stopping) return;
+        fail(
+          `${app.name} exited unexpectedly (code ${info.code}, signal ${info.signal})\n${app.stderrText().trim()}`,
+        );
+        void shutdown('child exited').then(() => resolve(1));
+      });
+    }
+  });
+}
+
+// Exit explicitly: every child is stopped by now, and an idle keep-alive
+// socket must not hold the terminal.
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    fail(err instanceof Error ? err.message : String(err));
+    process.exitCode = 1;
+  },
+);
