@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Produce one app's self-contained runtime bundle: its built dist/, its
+# package.json and production dependencies only (workspace packages copied in,
+# not linked). The app Dockerfiles run this same script, so what the infra tests
+# start from a temp directory is what the container runs.
+#
+#   infra/scripts/prune-app.sh <worker|udp-forwarder> <outdir>
+#
+# Env: PRUNE_SKIP_BUILD=1 skips the turbo build (the caller already built).
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 <worker|udp-forwarder> <outdir>" >&2
+  exit 2
+}
+
+[[ $# -eq 2 ]] || usage
+app="$1"
+outdir="$2"
+case "$app" in
+  worker | udp-forwarder) ;;
+  *)
+    echo "prune-app: unknown app \"$app\" (expected worker or udp-forwarder)" >&2
+    exit 2
+    ;;
+esac
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+pkg="@runmat-telemetry/$app"
+
+# pnpm deploy refuses a non-empty target; a stale bundle would also hide
+# missing files, so always start from nothing.
+mkdir -p "$(dirname "$outdir")"
+outdir="$(cd "$(dirname "$outdir")" && pwd)/$(basename "$outdir")"
+rm -rf "$outdir"
+
+cd "$repo_root"
+if [[ "${PRUNE_SKIP_BUILD:-0}" != "1" ]]; then
+  # turbo builds the app and its workspace dependencies (^build) and reuses
+  # its cache, so re-running this script is cheap.
+  pnpm exec turbo run build --filter="$pkg" --output-logs=errors-only
+fi
+
+# --legacy: pnpm 10 only deploys non-injected workspaces through the legacy
+# path. --prefer-offline: the store already holds every package after install;
+# this keeps the script working on machines and builders without a registry.
+pnpm --filter "$pkg" deploy --prod --legacy --prefer-offline "$outdir" >/dev/null
+
+if [[ ! -f "$outdir/dist/server.js" ]]; then
+  echo "prune-app: $outdir/dist/server.js missing; did the build run?" >&2
+  exit 1
+fi
+echo "$outdir"

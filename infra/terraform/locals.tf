@@ -1,0 +1,33 @@
+# Ports and routes the apps listen on. The infra tests compare these with the
+# values the apps import from @runmat-telemetry/schema, so a change on either
+# side that is not mirrored here fails CI instead of failing health checks.
+locals {
+  worker_port  = 8080
+  udp_port     = 7846
+  health_port  = 9000
+  healthz_path = "/healthz"
+  readyz_path  = "/readyz"
+  batch_path   = "/v1/batch"
+
+  domains = {
+    primary = var.primary_domain
+    legacy  = var.legacy_domain
+  }
+
+  image_registry_host = "${var.region}-docker.pkg.dev"
+
+  # Regional MIGs need max_surge_fixed to be 0 or at least the zone count;
+  # without explicit zones GCP spreads over (up to) three zones.
+  forwarder_zone_count = length(var.forwarder_zones) > 0 ? length(var.forwarder_zones) : 3
+
+  # Google's probe ranges. Autohealing and proxy load balancers probe from
+  # 35.191.0.0/16 and 130.211.0.0/22; the external passthrough network load
+  # balancer probes from 35.191.0.0/16, 209.85.152.0/22 and 209.85.204.0/22.
+  autohealing_probe_ranges = ["35.191.0.0/16", "130.211.0.0/22"]
+  passthrough_probe_ranges = ["35.191.0.0/16", "209.85.152.0/22", "209.85.204.0/22"]
+  health_probe_ranges      = distinct(concat(local.autohealing_probe_ranges, local.passthrough_probe_ranges))
+
+  labels = {
+    app = "runmat-telemetry"
+  }
+}

@@ -1,0 +1,49 @@
+output "https_endpoints" {
+  description = "HTTPS ingest endpoints (single events on /v1/t, batches on /v1/batch), one per domain."
+  value       = { for k, d in local.domains : k => "https://${d}/v1/t" }
+}
+
+output "udp_endpoints" {
+  description = "UDP endpoints (host:port) for the client's udp_endpoint, one per domain."
+  value       = { for k, d in local.domains : k => "udp.${d}:${local.udp_port}" }
+}
+
+output "name_servers" {
+  description = "Cloud DNS name servers per domain; delegate each domain to these at its registrar."
+  value       = { for k, z in google_dns_managed_zone.telemetry : local.domains[k] => z.name_servers }
+}
+
+output "https_ip" {
+  description = "Anycast IP of the HTTPS load balancer."
+  value       = google_compute_global_address.https.address
+}
+
+output "udp_ip" {
+  description = "Static IP of the UDP load balancer."
+  value       = google_compute_address.forwarder.address
+}
+
+output "worker_url" {
+  description = "Cloud Run URL of the worker (what the forwarders post to)."
+  value       = google_cloud_run_v2_service.worker.uri
+}
+
+output "image_repository" {
+  description = "Artifact Registry path to push images to: <repo>/worker:<sha> and <repo>/udp-forwarder:<sha>."
+  value       = "${local.image_registry_host}/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
+}
+
+output "worker_image" {
+  description = "Worker image currently deployed (lets a pipeline redeploy one app and keep the other)."
+  value       = var.worker_image
+}
+
+output "forwarder_image" {
+  description = "Forwarder image currently deployed."
+  value       = var.forwarder_image
+}
+
+output "secret_ids" {
+  description = "Secret Manager secret ids, for `gcloud secrets versions add`."
+  value       = { for k, s in google_secret_manager_secret.this : k => s.secret_id }
+}

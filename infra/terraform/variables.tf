@@ -1,0 +1,256 @@
+variable "project_id" {
+  type        = string
+  description = "Google Cloud project that hosts the telemetry pipeline."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id (6-30 chars: lowercase letters, digits, hyphens)."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region for Cloud Run, the forwarder instance group, its load balancer and Artifact Registry."
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must look like us-central1."
+  }
+}
+
+variable "forwarder_zones" {
+  type        = list(string)
+  description = "Zones of var.region the forwarder group spreads over. Empty lets Google pick (up to three zones)."
+  default     = []
+
+  validation {
+    condition     = length(var.forwarder_zones) != 1 && alltrue([for z in var.forwarder_zones : can(regex("^[a-z]+-[a-z]+[0-9]+-[a-z]$", z))])
+    error_message = "forwarder_zones must be empty or list at least two zones such as us-central1-a."
+  }
+}
+
+variable "primary_domain" {
+  type        = string
+  description = "Primary telemetry domain. Gets a Cloud DNS zone, the HTTPS endpoint at its apex and udp.<domain> for the forwarder."
+  default     = "telemetry.runmat.com"
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", var.primary_domain))
+    error_message = "primary_domain must be a lowercase DNS name without a trailing dot."
+  }
+}
+
+variable "legacy_domain" {
+  type        = string
+  description = "Legacy telemetry domain still used by older RunMat builds. Same records as the primary domain."
+  default     = "telemetry.runmat.org"
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", var.legacy_domain))
+    error_message = "legacy_domain must be a lowercase DNS name without a trailing dot."
+  }
+}
+
+variable "artifact_repository_id" {
+  type        = string
+  description = "Artifact Registry repository (Docker format) holding the worker and forwarder images."
+  default     = "telemetry"
+
+  validation {
+    condition     = can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", var.artifact_repository_id))
+    error_message = "artifact_repository_id must be lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "image_retention_count" {
+  type        = number
+  description = "Most recent image versions per package the registry cleanup policy always keeps (rollback targets)."
+  default     = 20
+
+  validation {
+    condition     = var.image_retention_count >= 5 && floor(var.image_retention_count) == var.image_retention_count
+    error_message = "image_retention_count must be a whole number of at least 5."
+  }
+}
+
+variable "worker_image" {
+  type        = string
+  description = "Worker image as <registry>/<path>:<tag> or <registry>/<path>@sha256:<digest>, normally tagged with the commit SHA. `latest` is rejected."
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.worker_image)) && !can(regex(":latest$", var.worker_image))
+    error_message = "worker_image needs an explicit tag other than latest, or a sha256 digest."
+  }
+}
+
+variable "forwarder_image" {
+  type        = string
+  description = "UDP forwarder image as <registry>/<path>:<tag> or <registry>/<path>@sha256:<digest>, normally tagged with the commit SHA. `latest` is rejected."
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.forwarder_image)) && !can(regex(":latest$", var.forwarder_image))
+    error_message = "forwarder_image needs an explicit tag other than latest, or a sha256 digest."
+  }
+}
+
+variable "worker_min_instances" {
+  type        = number
+  description = "Cloud Run minimum instances for the worker. 1 keeps a warm instance so bursts after idle periods are not met by cold starts."
+  default     = 1
+
+  validation {
+    condition     = var.worker_min_instances >= 0 && floor(var.worker_min_instances) == var.worker_min_instances
+    error_message = "worker_min_instances must be a whole number >= 0."
+  }
+}
+
+variable "worker_max_instances" {
+  type        = number
+  description = "Cloud Run maximum instances for the worker; caps spend and the request rate PostHog and GA4 see."
+  default     = 10
+
+  validation {
+    condition     = var.worker_max_instances >= 1 && var.worker_max_instances <= 1000 && floor(var.worker_max_instances) == var.worker_max_instances
+    error_message = "worker_max_instances must be a whole number between 1 and 1000."
+  }
+}
+
+variable "worker_concurrency" {
+  type        = number
+  description = "Concurrent requests per worker instance before Cloud Run scales out."
+  default     = 80
+
+  validation {
+    condition     = var.worker_concurrency >= 1 && var.worker_concurrency <= 1000
+    error_message = "worker_concurrency must be between 1 and 1000."
+  }
+}
+
+variable "worker_cpu" {
+  type        = string
+  description = "CPU limit per worker instance (Cloud Run notation, e.g. \"1\" or \"2\")."
+  default     = "1"
+
+  validation {
+    condition     = contains(["1", "2", "4", "6", "8"], var.worker_cpu)
+    error_message = "worker_cpu must be one of 1, 2, 4, 6, 8."
+  }
+}
+
+variable "worker_memory" {
+  type        = string
+  description = "Memory limit per worker instance (Kubernetes quantity, e.g. 512Mi)."
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory))
+    error_message = "worker_memory must be a quantity such as 512Mi or 1Gi."
+  }
+}
+
+variable "posthog_host" {
+  type        = string
+  description = "PostHog ingestion host the worker forwards to."
+  default     = "https://us.i.posthog.com"
+
+  validation {
+    condition     = can(regex("^https://[^/]+$", var.posthog_host))
+    error_message = "posthog_host must be an https:// origin without a path."
+  }
+}
+
+variable "ga_measurement_id" {
+  type        = string
+  description = "GA4 measurement id (G-XXXXXXX). Empty disables GA4 forwarding; when set, the ga-api-secret secret needs a version."
+  default     = ""
+
+  validation {
+    condition     = var.ga_measurement_id == "" || can(regex("^G-[A-Z0-9]{4,20}$", var.ga_measurement_id))
+    error_message = "ga_measurement_id must be empty or look like G-XXXXXXX."
+  }
+}
+
+variable "log_level" {
+  type        = string
+  description = "LOG_LEVEL for the worker and the forwarder."
+  default     = "info"
+
+  validation {
+    condition     = contains(["fatal", "error", "warn", "info", "debug", "trace"], var.log_level)
+    error_message = "log_level must be one of fatal, error, warn, info, debug, trace."
+  }
+}
+
+variable "forwarder_machine_type" {
+  type        = string
+  description = "Machine type of forwarder VMs."
+  default     = "e2-small"
+}
+
+variable "forwarder_min_replicas" {
+  type        = number
+  description = "Minimum forwarder VMs. At least two so one zone or one VM being replaced does not drop UDP traffic."
+  default     = 2
+
+  validation {
+    condition     = var.forwarder_min_replicas >= 2 && floor(var.forwarder_min_replicas) == var.forwarder_min_replicas
+    error_message = "forwarder_min_replicas must be a whole number >= 2."
+  }
+}
+
+variable "forwarder_max_replicas" {
+  type        = number
+  description = "Maximum forwarder VMs the autoscaler may add under CPU load."
+  default     = 6
+
+  validation {
+    condition     = var.forwarder_max_replicas >= 2 && var.forwarder_max_replicas <= 100
+    error_message = "forwarder_max_replicas must be between 2 and 100."
+  }
+}
+
+variable "forwarder_concurrency" {
+  type        = number
+  description = "FORWARDER_CONCURRENCY: concurrent batch POSTs each forwarder makes to the worker."
+  default     = 8
+
+  validation {
+    condition     = var.forwarder_concurrency >= 1 && var.forwarder_concurrency <= 256
+    error_message = "forwarder_concurrency must be between 1 and 256."
+  }
+}
+
+variable "secret_values_version" {
+  type        = number
+  description = "Bump to push new values of the secret variables below to Secret Manager (write-only arguments are only re-sent when this changes)."
+  default     = 1
+}
+
+variable "worker_ingestion_keys" {
+  type        = string
+  description = "INGESTION_KEY for the worker: one key or several comma-separated during rotation. null leaves secret versions to `gcloud secrets versions add`."
+  default     = null
+  sensitive   = true
+}
+
+variable "forwarder_ingestion_key" {
+  type        = string
+  description = "The single key the forwarder sends (TELEMETRY_INGESTION_KEY); must be one of worker_ingestion_keys. null leaves versions to gcloud."
+  default     = null
+  sensitive   = true
+}
+
+variable "posthog_api_key" {
+  type        = string
+  description = "PostHog project API key (POSTHOG_API_KEY). null leaves versions to gcloud."
+  default     = null
+  sensitive   = true
+}
+
+variable "ga_api_secret" {
+  type        = string
+  description = "GA4 Measurement Protocol API secret (GA_API_SECRET). null leaves versions to gcloud."
+  default     = null
+  sensitive   = true
+}

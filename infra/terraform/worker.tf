@@ -1,0 +1,132 @@
+# HTTP ingest worker on Cloud Run (v2 API).
+locals {
+  # Plain settings. Cloud Run sets PORT itself from container_port (PORT is a
+  # reserved name there), so it is not listed.
+  worker_env = {
+    HOST         = "0.0.0.0"
+    POSTHOG_HOST = var.posthog_host
+    LOG_LEVEL    = var.log_level
+  }
+
+  # env var name => secret id; read by secret_key_ref, never as a plain value.
+  worker_secret_env = {
+    INGESTION_KEY   = "worker-ingestion-keys"
+    POSTHOG_API_KEY = "posthog-api-key"
+  }
+
+  # GA4 is optional: the measurement id and its API secret are set together or
+  # not at all (the worker enables GA4 only when both are present).
+  ga_enabled = var.ga_measurement_id != ""
+  worker_ga_secret_env = local.ga_enabled ? {
+    GA_API_SECRET = "ga-api-secret"
+  } : {}
+  worker_ga_env = local.ga_enabled ? {
+    GA_MEASUREMENT_ID = var.ga_measurement_id
+  } : {}
+}
+
+resource "google_cloud_run_v2_service" "worker" {
+  name                = "telemetry-worker"
+  location            = var.region
+  description         = "RunMat telemetry HTTP ingest worker"
+  deletion_protection = true
+  # Public: RunMat clients post from anywhere, and the forwarder VMs reach the
+  # run.app URL through Cloud NAT. Requests still need an ingestion key.
+  ingress = "INGRESS_TRAFFIC_ALL"
+  labels  = local.labels
+
+  template {
+    service_account                  = google_service_account.worker.email
+    max_instance_request_concurrency = var.worker_concurrency
+    timeout                          = "30s"
+
+    scaling {
+      min_instance_count = var.worker_min_instances
+      max_instance_count = var.worker_max_instances
+    }
+
+    containers {
+      name  = "worker"
+      image = var.worker_image
+
+      ports {
+        container_port = local.worker_port
+      }
+
+      resources {
+        limits = {
+          cpu    = var.worker_cpu
+          memory = var.worker_memory
+        }
+        # The worker forwards to PostHog/GA4 after answering 202, so it needs
+        # CPU between requests.
+        cpu_idle          = false
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = merge(local.worker_env, local.worker_ga_env)
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      dynamic "env" {
+        for_each = merge(local.worker_secret_env, local.worker_ga_secret_env)
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.this[env.value].secret_id
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      # Traffic only once the queue and outbound clients are ready.
+      startup_probe {
+        initial_delay_seconds = 0
+        period_seconds        = 2
+        timeout_seconds       = 1
+        failure_threshold     = 30
+        http_get {
+          path = local.readyz_path
+          port = local.worker_port
+        }
+      }
+
+      # Liveness uses /healthz, not /readyz: a full queue makes /readyz answer
+      # 503, and restarting then would drop what is queued.
+      liveness_probe {
+        initial_delay_seconds = 10
+        period_seconds        = 15
+        timeout_seconds       = 2
+        failure_threshold     = 3
+        http_get {
+          path = local.healthz_path
+          port = local.worker_port
+        }
+      }
+    }
+  }
+
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+
+  # A revision that cannot read its secrets never becomes ready.
+  depends_on = [
+    google_project_service.this,
+    google_secret_manager_secret_iam_member.worker,
+  ]
+}
+
+resource "google_cloud_run_v2_service_iam_member" "worker_public" {
+  name     = google_cloud_run_v2_service.worker.name
+  location = google_cloud_run_v2_service.worker.location
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
