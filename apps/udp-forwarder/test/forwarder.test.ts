@@ -1,0 +1,326 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createForwarder, type Forwarder, loadForwarderConfig } from '../src/index.ts';
+import { TestWorker } from './helpers/test-worker.ts';
+import { sendDatagrams, validEvent, waitFor } from './helpers/udp.ts';
+
+const KEY = 'test-ingestion-key';
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startWorker(): Promise<TestWorker> {
+  const worker = new TestWorker();
+  await worker.listen(0);
+  cleanups.push(() => worker.close());
+  return worker;
+}
+
+async function startForwarder(endpoint: string, env: Record<string, string> = {}) {
+  const config = loadForwarderConfig({
+    UDP_HOST: '127.0.0.1',
+    UDP_PORT: '0',
+    HEALTH_HOST: '127.0.0.1',
+    HEALTH_PORT: '0',
+    TELEMETRY_HTTP_ENDPOINT: endpoint,
+    TELEMETRY_INGESTION_KEY: KEY,
+    LOG_LEVEL: 'silent',
+    RETRY_BASE_MS: '10',
+    RETRY_MAX_MS: '50',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...env,
+  });
+  const forwarder: Forwarder = createForwarder(config);
+  const addresses = await forwarder.start();
+  cleanups.push(() => forwarder.stop());
+  return { forwarder, ...addresses, stats: () => forwarder.metrics.snapshot() };
+}
+
+const json = (events: Record<string, unknown>[]) => events.map((e) => JSON.stringify(e));
+
+describe('forwarding', () => {
+  it('batches by count, posting the /v1/batch shape with the key, sender address and receipt time', async () => {
+    const worker = await startWorker();
+    const fwd = await startForwarder(worker.url, {
+      BATCH_MAX_EVENTS: '10',
+      BATCH_MAX_WAIT_MS: '1500',
+      FORWARDER_CONCURRENCY: '1',
+    });
+    const events = Array.from({ length: 25 }, validEvent);
+    const t0 = Date.now();
+    await sendDatagrams(fwd.udpPort, json(events));
+
+    await waitFor(() => worker.delivered().length >= 20, 'two full batches');
+    // The full batches left on count, well before the 1.5 s timer.
+    expect(worker.batches.map((b) => b.items.length)).toEqual([10, 10]);
+    expect(worker.batches[1]!.at - t0).toBeLessThan(1000);
+
+    await waitFor(() => worker.delivered().length === 25, 'the partial batch');
+    expect(worker.batches.map((b) => b.items.length)).toEqual([10, 10, 5]);
+    expect(worker.batches[2]!.at - t0).toBeGreaterThanOrEqual(1400);
+
+    const first = worker.batches[0]!;
+    expect(first.headers['x-telemetry-key']).toBe(KEY);
+    expect(first.headers['content-type']).toBe('application/json');
+    const items = worker.delivered();
+    expect(items.map((i) => i.event)).toEqual(events);
+    for (const item of items) {
+      expect(item.client_ip).toBe('127.0.0.1');
+      expect(item.received_at).toBeGreaterThanOrEqual(t0);
+      expect(item.received_at).toBeLessThanOrEqual(Date.now());
+    }
+    expect(fwd.stats()).toMatchObject({ datagramsReceived: 25, eventsForwarded: 25, retries: 0 });
+  });
+
+  it('batches by time when fewer events than a batch arrive', async () => {
+    const worker = await startWorker();
+    const fwd = await startForwarder(worker.url, {
+      BATCH_MAX_EVENTS: '500',
+      BATCH_MAX_WAIT_MS: '100',
+    });
+    const events = Array.from({ length: 3 }, validEvent);
+    await sendDatagrams(fwd.udpPort, json(events));
+    await waitFor(() => worker.delivered().length === 3, 'the timed batch');
+    expect(worker.batches).toHaveLength(1);
+    expect(worker.deliveredUuids()).toEqual(new Set(events.map((e) => e.uuid)));
+  });
+
+  it('drops garbage, oversize and invalid datagrams by reason; only valid events reach the worker', async () => {
+    const worker = await startWorker();
+    const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '20' });
+    const good = [validEvent(), validEvent()];
+    const noSession = validEvent();
+    delete noSession.session_id;
+    const badFlag = { ...validEvent(), payload: { jit_enabled: 'yes', accelerate_enabled: true } };
+    const huge = JSON.stringify({ ...validEvent(), pad: 'x'.repeat(2000) });
+    await sendDatagrams(fwd.udpPort, [
+      'not json at all',
+      Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      huge,
+      '[1,2,3]',
+      JSON.stringify({ ...validEvent(), event_label: 'runtime.run.exploded' }),
+      JSON.stringify(noSession),
+      JSON.stringify(badFlag),
+      Buffer.alloc(0),
+      ...json(good),
+    ]);
+    await waitFor(() => fwd.stats().datagramsReceived === 10, 'all datagrams read');
+    await waitFor(() => worker.delivered().length === 2, 'the valid events');
+
+    expect(worker.deliveredUuids()).toEqual(new Set(good.map((e) => e.uuid)));
+    const { dropped, eventsEnqueued } = fwd.stats();
+    expect(eventsEnqueued).toBe(2);
+    expect(dropped).toMatchObject({
+      invalid_json: 3,
+      oversize: 1,
+      not_object: 1,
+      unknown_event: 1,
+      missing_field: 1,
+      wrong_type: 1,
+      queue_full: 0,
+    });
+    const text = await fwd.forwarder.metrics.text();
+    expect(text).toContain('forwarder_datagrams_dropped_total{reason="invalid_json"} 3');
+    expect(text).toContain('forwarder_datagrams_dropped_total{reason="oversize"} 1');
+    expect(text).toContain('forwarder_datagrams_received_total 10');
+  });
+});
+
+describe('delivery under failure', () => {
+  it('retries 503 until the worker answers 200, delivering every queued event', async () => {
+    const worker = await startWorker();
+    worker.responder = (n) => (n < 3 ? { status: 503, body: { error: 'queue_full' } } : undefined);
+    const fwd = await startForwarder(worker.url, {
+      BATCH_MAX_EVENTS: '10',
+      BATCH_MAX_WAIT_MS: '10',
+      FORWARDER_CONCURRENCY: '2',
+    });
+    const events = Array.from({ length: 40 }, validEvent);
+    await sendDatagrams(fwd.udpPort, json(events));
+    await waitFor(() => worker.deliveredUuids().size === 40, 'every event delivered');
+    expect(worker.log.filter((r) => r.status === 503)).toHaveLength(3);
+    const stats = fwd.stats();
+    expect(stats.retries).toBe(3);
+    expect(stats.eventsForwarded).toBe(40);
+    expect(stats.requests['503']).toBe(3);
+    expect(stats.eventsFailed).toEqual({ client_error: 0, retries_exhausted: 0 });
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const worker = await startWorker();
+    worker.responder = (n) =>
+      n === 0
+        ? { status: 429, headers: { 'retry-after': '1' }, body: { error: 'rate_limited' } }
+        : undefined;
+    const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '10' });
+    await sendDatagrams(fwd.udpPort, json([validEvent()]));
+    await waitFor(() => worker.delivered().length === 1, 'the retried event', 5000);
+    const [refused, accepted] = worker.log;
+    expect(refused?.status).toBe(429);
+    // Backoff alone would retry within RETRY_MAX_MS (50 ms); the header asked for a second.
+    expect(accepted!.at - refused!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('does not retry other 4xx and counts the events as failed', async () => {
+    const worker = await startWorker();
+    worker.responder = () => ({ status: 400, body: { error: 'invalid_batch' } });
+    const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '10' });
+    await sendDatagrams(fwd.udpPort, json(Array.from({ length: 5 }, validEvent)));
+    await waitFor(() => fwd.stats().eventsFailed.client_error === 5, 'the failure to be counted');
+    // Long enough for several retries at RETRY_MAX_MS = 50 ms, had there been any.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(worker.requests).toBe(1);
+    expect(fwd.stats()).toMatchObject({ retries: 0, eventsForwarded: 0 });
+  });
+
+  it('counts per-event rejections from a 200 answer without retrying them', async () => {
+    const worker = await startWorker();
+    worker.responder = (_n, batch) => ({
+      status: 200,
+      body: {
+        accepted: 1,
+        duplicates: 1,
+        rejected: 1,
+        results: batch.items.map((_, i) =>
+          i === 0
+            ? { status: 'accepted' }
+            : i === 1
+              ? { status: 'rejected', code: 'out_of_range', path: '/payload/duration_us' }
+              : { status: 'duplicate' },
+        ),
+      },
+    });
+    const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '200' });
+    await sendDatagrams(fwd.udpPort, json(Array.from({ length: 3 }, validEvent)));
+    await waitFor(() => worker.requests === 1, 'the batch');
+    await waitFor(() => fwd.stats().eventsForwarded === 2, 'results counted');
+    const stats = fwd.stats();
+    expect(stats.eventsRejected).toEqual({ out_of_range: 1 });
+    expect(stats.eventsDuplicate).toBe(1);
+    expect(stats.retries).toBe(0);
+    expect(await fwd.forwarder.metrics.text()).toContain(
+      'forwarder_events_rejected_total{code="out_of_range"} 1',
+    );
+  });
+
+  it('keeps what fits while the worker is down, delivers it when it returns, and counts the rest', async () => {
+    const worker = await startWorker();
+    await worker.close(); // down: connections are refused on its port
+    const fwd = await startForwarder(worker.url, {
+      QUEUE_MAX_EVENTS: '40',
+      BATCH_MAX_EVENTS: '10',
+      BATCH_MAX_WAIT_MS: '10',
+      FORWARDER_CONCURRENCY: '1',
+    });
+    const events = Array.from({ length: 100 }, validEvent);
+    await sendDatagrams(fwd.udpPort, json(events));
+    await waitFor(() => fwd.stats().datagramsReceived === 100, 'all datagrams read');
+    await waitFor(() => fwd.stats().retries >= 3, 'a few failed attempts');
+
+    const whileDown = fwd.stats();
+    // 40 queued plus at most one batch of 10 held by the retrying request.
+    expect(whileDown.queueEvents).toBe(40);
+    expect(whileDown.dropped.queue_full).toBeGreaterThanOrEqual(50);
+    expect(whileDown.dropped.queue_full).toBeLessThanOrEqual(59);
+    expect(whileDown.requests.network).toBeGreaterThanOrEqual(3);
+
+    await worker.listen(); // back on the same port
+    const dropped = whileDown.dropped.queue_full;
+    await waitFor(() => worker.deliveredUuids().size === 100 - dropped, 'the backlog delivered');
+    await waitFor(() => fwd.stats().queueEvents === 0 && fwd.stats().inFlight === 0, 'idle');
+    // Loopback keeps order, so what fitted is exactly the first 100 - dropped events.
+    expect(worker.deliveredUuids()).toEqual(
+      new Set(events.slice(0, 100 - dropped).map((e) => e.uuid)),
+    );
+    const after = fwd.stats();
+    expect(after.dropped.queue_full).toBe(dropped);
+    expect(after.eventsForwarded + after.dropped.queue_full).toBe(100);
+  });
+
+  it('bounds the queue in bytes as well as events', async () => {
+    const worker = await startWorker();
+    await worker.close();
+    const fwd = await startForwarder(worker.url, {
+      QUEUE_MAX_BYTES: '4096',
+      BATCH_MAX_EVENTS: '1',
+      FORWARDER_CONCURRENCY: '1',
+      SHUTDOWN_TIMEOUT_MS: '100',
+    });
+    await sendDatagrams(fwd.udpPort, json(Array.from({ length: 30 }, validEvent)));
+    await waitFor(() => fwd.stats().datagramsReceived === 30, 'all datagrams read');
+    const stats = fwd.stats();
+    expect(stats.queueBytes).toBeLessThanOrEqual(4096);
+    expect(stats.queueBytes).toBeGreaterThan(4096 - 600);
+    expect(stats.dropped.queue_full).toBeGreaterThan(0);
+    expect(stats.eventsEnqueued + stats.dropped.queue_full).toBe(30);
+  });
+
+  it('flushes the queue on stop and reports nothing unflushed', async () => {
+    const worker = await startWorker();
+    const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '60000' });
+    const events = Array.from({ length: 7 }, validEvent);
+    await sendDatagrams(fwd.udpPort, json(events));
+    await waitFor(() => fwd.stats().queueEvents === 7, 'events queued');
+    expect(worker.requests).toBe(0);
+    await expect(fwd.forwarder.stop()).resolves.toEqual({ unflushed: 0 });
+    expect(worker.deliveredUuids().size).toBe(7);
+  });
+
+  it('gives up at the shutdown deadline and counts what could not be flushed', async () => {
+    const worker = await startWorker();
+    await worker.close();
+    const fwd = await startForwarder(worker.url, {
+      BATCH_MAX_WAIT_MS: '60000',
+      SHUTDOWN_TIMEOUT_MS: '300',
+    });
+    await sendDatagrams(fwd.udpPort, json(Array.from({ length: 6 }, validEvent)));
+    await waitFor(() => fwd.stats().queueEvents === 6, 'events queued');
+    const started = Date.now();
+    await expect(fwd.forwarder.stop()).resolves.toEqual({ unflushed: 6 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(fwd.stats().dropped.shutdown).toBe(6);
+  });
+});
+
+describe('health port', () => {
+  it('accepts bare TCP connects and serves /healthz, /readyz and /metrics', async () => {
+    const worker = await startWorker();
+    const fwd = await startForwarder(worker.url);
+    const base = `http://127.0.0.1:${fwd.healthPort}`;
+
+    // GCP's TCP check: connect, then hang up without a request.
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(fwd.healthPort, '127.0.0.1', () => {
+        socket.end();
+        resolve();
+      });
+      socket.on('error', reject);
+    });
+
+    const healthz = await fetch(`${base}/healthz`);
+    expect(healthz.status).toBe(200);
+    expect(await healthz.json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+
+    await sendDatagrams(fwd.udpPort, json([validEvent()]));
+    await waitFor(() => worker.delivered().length === 1, 'delivery');
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    const text = await metrics.text();
+    for (const line of [
+      'forwarder_datagrams_received_total 1',
+      'forwarder_events_forwarded_total 1',
+      'forwarder_retries_total 0',
+      'forwarder_queue_events 0',
+      'forwarder_inflight_requests 0',
+      'forwarder_requests_total{status="200"} 1',
+    ]) {
+      expect(text).toContain(line);
+    }
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
+});
