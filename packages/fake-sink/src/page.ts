@@ -1,0 +1,4 @@
+/** Placeholder replaced below. */
+export function renderPage(): string {
+  return '<!doctype html><title>fake sink</title><p>fake analytics sink</p>';
+}

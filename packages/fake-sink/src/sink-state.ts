@@ -1,0 +1,71 @@
+import { type Destination, EventStore } from './event-store.js';
+import { FaultInjector } from './fault-injector.js';
+
+/** Counts since start (or the last `clear()`), as `GET /_sink/stats` answers. */
+export interface SinkStats {
+  posthog: { requests: number; events: number; rejected: number };
+  ga4: { requests: number; events: number; violations: number; debugRequests: number };
+  /** Events pushed out of the bounded store by newer ones. */
+  evicted: number;
+  /** Events currently held. */
+  stored: number;
+  faults: { injected: number };
+}
+
+/** Everything one sink instance remembers; shared by its routes. */
+export class SinkState {
+  readonly store: EventStore;
+  readonly faults = new FaultInjector();
+  /** When set, the only PostHog project key accepted. */
+  readonly apiKey: string | undefined;
+  private counters = SinkState.zero();
+
+  constructor(opts: { maxEvents?: number | undefined; apiKey?: string | undefined } = {}) {
+    this.store = new EventStore(opts.maxEvents);
+    this.apiKey = opts.apiKey;
+  }
+
+  private static zero() {
+    return {
+      posthog: { requests: 0, events: 0, rejected: 0 },
+      ga4: { requests: 0, events: 0, violations: 0, debugRequests: 0 },
+    };
+  }
+
+  countRequest(destination: Destination): void {
+    this.counters[destination].requests++;
+  }
+
+  countEvents(destination: Destination, n: number): void {
+    this.counters[destination].events += n;
+  }
+
+  countRejected(): void {
+    this.counters.posthog.rejected++;
+  }
+
+  countViolations(n: number): void {
+    this.counters.ga4.violations += n;
+  }
+
+  countDebugRequest(): void {
+    this.counters.ga4.debugRequests++;
+  }
+
+  stats(): SinkStats {
+    return {
+      posthog: { ...this.counters.posthog },
+      ga4: { ...this.counters.ga4 },
+      evicted: this.store.evicted,
+      stored: this.store.size,
+      faults: { injected: this.faults.injected },
+    };
+  }
+
+  /** Forgets events and counters, so a test starts from zero; faults stay set. */
+  clear(): void {
+    this.store.clear();
+    this.counters = SinkState.zero();
+    this.faults.resetCount();
+  }
+}
