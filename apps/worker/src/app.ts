@@ -1,0 +1,217 @@
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
+import { INGESTION_KEY_HEADER } from '@runmat-telemetry/schema';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import { IngestionKeyVerifier } from './auth/ingestion-key.js';
+import type { WorkerConfig } from './config.js';
+import { DedupeWindow } from './dedupe/dedupe-window.js';
+import { type Forwarder, ForwardQueue } from './forward/forward-queue.js';
+import { Ga4Forwarder } from './forward/ga4-forwarder.js';
+import { PostHogForwarder } from './forward/posthog-forwarder.js';
+import { codeForFastifyError, RETRY_AFTER_SECONDS } from './http-errors.js';
+import { EventIntake } from './ingest/event-intake.js';
+import { WorkerMetrics } from './metrics.js';
+import { registerBatchRoute } from './routes/batch-route.js';
+import { createIngestGuard } from './routes/guard.js';
+import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerIngestRoutes } from './routes/ingest-routes.js';
+import { replyError } from './routes/reply-error.js';
+
+/** Test and embedding hooks for {@link buildApp}. */
+export interface AppDeps {
+  /** Replaces the PostHog/GA4 forwarders built from config (factory gets the app logger). */
+  forwarders?: (log: FastifyBaseLogger, metrics: WorkerMetrics) => Forwarder[];
+  /** Clock for dedupe windows and receipt times. */
+  now?: () => number;
+  /** Fastify `logger` option; defaults to pino at `config.logLevel` with the key redacted. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** What the app exposes to its process (server.ts) and tests. */
+export interface WorkerApp {
+  app: FastifyInstance;
+  metrics: WorkerMetrics;
+  queue: ForwardQueue;
+}
+
+/** Logger options for the worker: pino JSON, ingestion key never printed. */
+export function workerLoggerOptions(level: string) {
+  return {
+    level,
+    redact: {
+      paths: [`req.headers["${INGESTION_KEY_HEADER}"]`, 'req.headers.authorization'],
+      censor: '[redacted]',
+    },
+  };
+}
+
+function defaultForwarders(config: WorkerConfig) {
+  return (log: FastifyBaseLogger, metrics: WorkerMetrics): Forwarder[] => {
+    const list: Forwarder[] = [
+      new PostHogForwarder({
+        apiKey: config.posthogApiKey,
+        host: config.posthogHost,
+        batchSize: config.posthogBatchSize,
+        flushIntervalMs: config.posthogFlushIntervalMs,
+        timeoutMs: config.posthogTimeoutMs,
+        retries: config.posthogRetries,
+        retryDelayMs: config.posthogRetryDelayMs,
+        gzip: config.posthogGzip,
+        capacity: config.queueCapacity,
+        metrics,
+        log,
+      }),
+    ];
+    if (config.ga4) {
+      list.push(
+        new Ga4Forwarder({
+          ...config.ga4,
+          flushIntervalMs: config.ga4FlushIntervalMs,
+          timeoutMs: config.ga4TimeoutMs,
+          retries: config.ga4Retries,
+          retryDelayMs: config.ga4RetryDelayMs,
+          concurrency: config.ga4Concurrency,
+          metrics,
+          log,
+        }),
+      );
+    }
+    return list;
+  };
+}
+
+/**
+ * Builds the worker: plugins, routes, forwarders. Never listens; `server.ts`
+ * does that, tests use `app.inject()` or listen on port 0 themselves.
+ * Closing the app drains the forward queue within `config.shutdownTimeoutMs`.
+ */
+export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
+  const options: FastifyServerOptions = {
+    logger: deps.logger ?? workerLoggerOptions(config.logLevel),
+    // Fastify's types omit the hop-count form its runtime (proxy-addr) accepts.
+    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    // One log line per request comes from the onResponse hook below.
+    disableRequestLogging: true,
+    bodyLimit: config.batchBodyLimit,
+    return503OnClosing: true,
+  };
+  const app: FastifyInstance = Fastify(options);
+  const metrics = new WorkerMetrics();
+  const forwarders = (deps.forwarders ?? defaultForwarders(config))(
+    app.log.child({ component: 'forward' }),
+    metrics,
+  );
+  const queue = new ForwardQueue(forwarders, config.queueCapacity);
+  const intake = new EventIntake({
+    queue,
+    dedupe: new DedupeWindow(config.dedupeWindowMs, config.dedupeMaxEntries),
+    metrics,
+    forwardClientIp: config.forwardClientIp,
+    now: deps.now ?? Date.now,
+  });
+  metrics.onCollect(() => {
+    for (const f of forwarders) metrics.queueDepth.labels(f.destination).set(f.pending());
+  });
+
+  let closing = false;
+  let closeDeadline = 0;
+  const guard = createIngestGuard({
+    verifier: new IngestionKeyVerifier(config.ingestionKeys),
+    metrics,
+    isClosing: () => closing,
+  });
+
+  // Only JSON is accepted (415 otherwise). `__proto__` / `constructor.prototype`
+  // keys are removed rather than failing the body: they are just more fields
+  // outside the allowlist, and one hostile event must not sink a batch.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('remove', 'remove'),
+  );
+
+  app.setErrorHandler((err, request, reply) => {
+    const code = codeForFastifyError(err as { code?: string; statusCode?: number; name?: string });
+    if (code === 'internal_error') {
+      request.log.error({ err: { name: (err as Error).name, message: (err as Error).message } });
+    }
+    return replyError(reply, metrics, code);
+  });
+  app.setNotFoundHandler((_request, reply) => replyError(reply, metrics, 'not_found'));
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+    done();
+  });
+
+  app.addHook('preClose', (done) => {
+    closing = true;
+    closeDeadline = Date.now() + config.shutdownTimeoutMs;
+    done();
+  });
+  app.addHook('onClose', async () => {
+    const budget = Math.max(
+      100,
+      (closeDeadline || Date.now() + config.shutdownTimeoutMs) - Date.now(),
+    );
+    const lost = await queue.close(budget);
+    const total = Object.values(lost).reduce((a, b) => a + (b ?? 0), 0);
+    if (total > 0) app.log.error({ lost }, 'accepted events lost at shutdown');
+    else app.log.info('forward queues drained');
+  });
+
+  if (config.maxEventLoopDelayMs > 0 || config.maxHeapUsedBytes > 0) {
+    app.register(underPressure, {
+      maxEventLoopDelay: config.maxEventLoopDelayMs,
+      maxHeapUsedBytes: config.maxHeapUsedBytes,
+      retryAfter: RETRY_AFTER_SECONDS,
+      // A non-null return value is what under-pressure sends as the body.
+      pressureHandler: ((_request: FastifyRequest, reply: FastifyReply) => {
+        metrics.rejected.labels('overloaded').inc();
+        reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS));
+        return { error: 'overloaded' };
+      }) as unknown as () => void,
+    });
+  }
+  app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: context.statusCode,
+      error: 'rate_limited',
+    }),
+  });
+
+  app.register(async (scope) => {
+    scope.addHook('onRequest', guard);
+    registerIngestRoutes(scope, {
+      intake,
+      bodyLimit: config.singleBodyLimit,
+      rateLimit:
+        config.rateLimitMax > 0
+          ? { max: config.rateLimitMax, timeWindow: config.rateLimitWindowMs }
+          : undefined,
+    });
+    registerBatchRoute(scope, { intake, metrics, bodyLimit: config.batchBodyLimit });
+  });
+  registerHealthRoutes(app, {
+    metrics,
+    notReadyReason: () => (closing ? 'shutting_down' : queue.isFull() ? 'queue_full' : null),
+  });
+
+  return { app, metrics, queue };
+}

@@ -1,0 +1,257 @@
+import { DEFAULT_GA_HOST, DEFAULT_POSTHOG_HOST, WORKER_PORT } from '@runmat-telemetry/schema';
+
+/**
+ * Config field -> environment variable. The first block is the contract in
+ * DESIGN.md (names kept from the original deployment); the rest are tunables.
+ */
+export const WORKER_ENV = {
+  port: 'PORT',
+  host: 'HOST',
+  ingestionKeys: 'INGESTION_KEY',
+  posthogApiKey: 'POSTHOG_API_KEY',
+  posthogHost: 'POSTHOG_HOST',
+  gaMeasurementId: 'GA_MEASUREMENT_ID',
+  gaApiSecret: 'GA_API_SECRET',
+  gaHost: 'GA_HOST',
+  logLevel: 'LOG_LEVEL',
+  trustProxy: 'TRUST_PROXY',
+  forwardClientIp: 'FORWARD_CLIENT_IP',
+  rateLimitMax: 'RATE_LIMIT_MAX',
+  rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
+  queueCapacity: 'QUEUE_CAPACITY',
+  dedupeWindowMs: 'DEDUPE_WINDOW_MS',
+  dedupeMaxEntries: 'DEDUPE_MAX_ENTRIES',
+  singleBodyLimit: 'SINGLE_BODY_LIMIT_BYTES',
+  batchBodyLimit: 'BATCH_BODY_LIMIT_BYTES',
+  posthogBatchSize: 'POSTHOG_BATCH_SIZE',
+  posthogFlushIntervalMs: 'POSTHOG_FLUSH_INTERVAL_MS',
+  posthogTimeoutMs: 'POSTHOG_TIMEOUT_MS',
+  posthogRetries: 'POSTHOG_RETRIES',
+  posthogRetryDelayMs: 'POSTHOG_RETRY_DELAY_MS',
+  posthogGzip: 'POSTHOG_GZIP',
+  ga4FlushIntervalMs: 'GA4_FLUSH_INTERVAL_MS',
+  ga4TimeoutMs: 'GA4_TIMEOUT_MS',
+  ga4Retries: 'GA4_RETRIES',
+  ga4RetryDelayMs: 'GA4_RETRY_DELAY_MS',
+  ga4Concurrency: 'GA4_CONCURRENCY',
+  maxEventLoopDelayMs: 'MAX_EVENT_LOOP_DELAY_MS',
+  maxHeapUsedBytes: 'MAX_HEAP_USED_BYTES',
+  shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+} as const;
+
+/** Variables whose values must never be logged. */
+export const WORKER_SECRET_ENV = ['INGESTION_KEY', 'POSTHOG_API_KEY', 'GA_API_SECRET'] as const;
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+
+/** GA4 Measurement Protocol settings; present only when both id and secret are set. */
+export interface Ga4Config {
+  measurementId: string;
+  apiSecret: string;
+  host: string;
+}
+
+/** Validated worker configuration. */
+export interface WorkerConfig {
+  port: number;
+  host: string;
+  /** Accepted ingestion keys; several while a key is being rotated. */
+  ingestionKeys: string[];
+  posthogApiKey: string;
+  posthogHost: string;
+  ga4: Ga4Config | null;
+  logLevel: LogLevel;
+  /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
+  forwardClientIp: boolean;
+  /** Single-event requests per IP per window; 0 disables the limit. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  /** Events held for forwarding (per destination) before new requests get 503. */
+  queueCapacity: number;
+  dedupeWindowMs: number;
+  dedupeMaxEntries: number;
+  singleBodyLimit: number;
+  batchBodyLimit: number;
+  posthogBatchSize: number;
+  posthogFlushIntervalMs: number;
+  posthogTimeoutMs: number;
+  posthogRetries: number;
+  posthogRetryDelayMs: number;
+  posthogGzip: boolean;
+  ga4FlushIntervalMs: number;
+  ga4TimeoutMs: number;
+  ga4Retries: number;
+  ga4RetryDelayMs: number;
+  ga4Concurrency: number;
+  /** Shed load (503 overloaded) above this event-loop delay; 0 disables. */
+  maxEventLoopDelayMs: number;
+  /** Shed load above this heap use; 0 disables. */
+  maxHeapUsedBytes: number;
+  /** Bound on the whole graceful shutdown (Cloud Run kills at 10 s). */
+  shutdownTimeoutMs: number;
+  /** Non-fatal remarks for the operator (e.g. GA4 half configured). */
+  warnings: string[];
+}
+
+/** A missing or malformed environment variable; `variable` names it. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function required(env: Env, name: string): string {
+  const v = raw(env, name);
+  if (v === undefined) throw new ConfigError(name, `missing ${name}: it is required`);
+  return v;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const v = raw(env, name);
+  if (v === undefined) return fallback;
+  const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `invalid ${name}: expected an integer ${min}-${max}, got "${v}"`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const v = raw(env, name)?.toLowerCase();
+  if (v === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `invalid ${name}: expected true or false, got "${v}"`);
+}
+
+function httpUrl(env: Env, name: string, fallback: string): string {
+  const v = raw(env, name) ?? fallback;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(name, `invalid ${name}: expected an http(s) URL, got "${v}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `invalid ${name}: expected an http(s) URL, got "${v}"`);
+  }
+  return v.replace(/\/+$/, '');
+}
+
+function trustProxy(env: Env): WorkerConfig['trustProxy'] {
+  const v = raw(env, WORKER_ENV.trustProxy);
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = v.split(',').map((s) => s.trim());
+  if (list.some((s) => !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(s))) {
+    throw new ConfigError(
+      WORKER_ENV.trustProxy,
+      `invalid TRUST_PROXY: expected true, false, a hop count or comma-separated addresses/CIDRs, got "${v}"`,
+    );
+  }
+  return list;
+}
+
+function ingestionKeys(env: Env): string[] {
+  const name = WORKER_ENV.ingestionKeys;
+  const keys = required(env, name)
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  if (keys.length === 0) throw new ConfigError(name, `invalid ${name}: no key in the list`);
+  if (keys.some((k) => k.length < 8 || k.length > 256 || /\s/.test(k))) {
+    throw new ConfigError(
+      name,
+      `invalid ${name}: each key must be 8-256 characters without spaces`,
+    );
+  }
+  return keys;
+}
+
+/**
+ * Reads and validates the worker's configuration. Pure: no logging, no exit;
+ * throws {@link ConfigError} naming the first bad variable.
+ */
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const E = WORKER_ENV;
+  const warnings: string[] = [];
+  const logLevel = (raw(env, E.logLevel) ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError(
+      E.logLevel,
+      `invalid LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`,
+    );
+  }
+  const gaId = raw(env, E.gaMeasurementId);
+  const gaSecret = raw(env, E.gaApiSecret);
+  if (gaId !== undefined && !/^[A-Za-z0-9-]{1,40}$/.test(gaId)) {
+    throw new ConfigError(E.gaMeasurementId, `invalid GA_MEASUREMENT_ID: got "${gaId}"`);
+  }
+  const gaHost = httpUrl(env, E.gaHost, DEFAULT_GA_HOST);
+  if ((gaId === undefined) !== (gaSecret === undefined)) {
+    warnings.push(
+      'GA4 forwarding is off: set both GA_MEASUREMENT_ID and GA_API_SECRET to enable it',
+    );
+  }
+  const posthogBatchSize = int(env, E.posthogBatchSize, 500, 1, 10_000);
+
+  return {
+    port: int(env, E.port, WORKER_PORT, 0, 65535),
+    host: raw(env, E.host) ?? '0.0.0.0',
+    ingestionKeys: ingestionKeys(env),
+    posthogApiKey: required(env, E.posthogApiKey),
+    posthogHost: httpUrl(env, E.posthogHost, DEFAULT_POSTHOG_HOST),
+    ga4:
+      gaId !== undefined && gaSecret !== undefined
+        ? { measurementId: gaId, apiSecret: gaSecret, host: gaHost }
+        : null,
+    logLevel: logLevel as LogLevel,
+    trustProxy: trustProxy(env),
+    forwardClientIp: bool(env, E.forwardClientIp, false),
+    rateLimitMax: int(env, E.rateLimitMax, 1200, 0, 10_000_000),
+    rateLimitWindowMs: int(env, E.rateLimitWindowMs, 60_000, 1000, 86_400_000),
+    queueCapacity: int(env, E.queueCapacity, 100_000, 1000, 10_000_000),
+    dedupeWindowMs: int(env, E.dedupeWindowMs, 10 * 60_000, 0, 86_400_000),
+    dedupeMaxEntries: int(env, E.dedupeMaxEntries, 200_000, 0, 10_000_000),
+    singleBodyLimit: int(env, E.singleBodyLimit, 16 * 1024, 1024, 1024 * 1024),
+    batchBodyLimit: int(env, E.batchBodyLimit, 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),
+    posthogBatchSize,
+    posthogFlushIntervalMs: int(env, E.posthogFlushIntervalMs, 500, 10, 60_000),
+    posthogTimeoutMs: int(env, E.posthogTimeoutMs, 5000, 100, 60_000),
+    posthogRetries: int(env, E.posthogRetries, 3, 0, 10),
+    posthogRetryDelayMs: int(env, E.posthogRetryDelayMs, 500, 0, 60_000),
+    posthogGzip: bool(env, E.posthogGzip, true),
+    ga4FlushIntervalMs: int(env, E.ga4FlushIntervalMs, 1000, 10, 60_000),
+    ga4TimeoutMs: int(env, E.ga4TimeoutMs, 5000, 100, 60_000),
+    ga4Retries: int(env, E.ga4Retries, 3, 0, 10),
+    ga4RetryDelayMs: int(env, E.ga4RetryDelayMs, 250, 0, 60_000),
+    ga4Concurrency: int(env, E.ga4Concurrency, 8, 1, 256),
+    maxEventLoopDelayMs: int(env, E.maxEventLoopDelayMs, 1000, 0, 60_000),
+    maxHeapUsedBytes: int(env, E.maxHeapUsedBytes, 0, 0, Number.MAX_SAFE_INTEGER),
+    shutdownTimeoutMs: int(env, E.shutdownTimeoutMs, 9000, 100, 60_000),
+    warnings,
+  };
+}

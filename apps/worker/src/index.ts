@@ -1,0 +1,13 @@
+/**
+ * The RunMat telemetry HTTP worker: validates, normalizes and deduplicates
+ * events, then forwards them to PostHog and GA4. `server.ts` is the process.
+ */
+export { type AppDeps, buildApp, type WorkerApp, workerLoggerOptions } from './app.js';
+export * from './config.js';
+export { DedupeWindow } from './dedupe/dedupe-window.js';
+export { type Forwarder, ForwardQueue } from './forward/forward-queue.js';
+export { Ga4Forwarder, type Ga4ForwarderOptions } from './forward/ga4-forwarder.js';
+export { PostHogForwarder, type PostHogForwarderOptions } from './forward/posthog-forwarder.js';
+export { type ErrorBody, HTTP_STATUS, type HttpErrorCode } from './http-errors.js';
+export { type Destination, WorkerMetrics } from './metrics.js';
+export { MAX_BATCH_ITEMS } from './routes/batch-route.js';

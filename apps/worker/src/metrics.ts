@@ -1,0 +1,64 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** Where accepted events go. */
+export type Destination = 'posthog' | 'ga4';
+
+/**
+ * The worker's Prometheus metrics. One registry per app instance so tests
+ * (and several apps in one process) never share counters.
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly accepted = new Counter({
+    name: 'runmat_worker_events_accepted_total',
+    help: 'Events validated and queued for forwarding',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'runmat_worker_events_rejected_total',
+    help: 'Events or requests refused, by stable error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly droppedFields = new Counter({
+    name: 'runmat_worker_dropped_fields_total',
+    help: 'Fields outside the allowlist removed from accepted events',
+    registers: [this.registry],
+  });
+  readonly duplicates = new Counter({
+    name: 'runmat_worker_events_duplicate_total',
+    help: 'Events whose uuid was already seen within the dedupe window',
+    registers: [this.registry],
+  });
+  readonly forwarded = new Counter({
+    name: 'runmat_worker_events_forwarded_total',
+    help: 'Events delivered upstream, per destination',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  readonly forwardFailed = new Counter({
+    name: 'runmat_worker_events_forward_failed_total',
+    help: 'Events given up on after retries (or lost at shutdown), per destination',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'runmat_worker_queue_depth',
+    help: 'Events accepted but not yet delivered or failed, per destination',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+
+  /** Reads a live value at scrape time (queue depth). */
+  onCollect(fn: () => void): void {
+    this.collectors.push(fn);
+  }
+
+  async render(): Promise<string> {
+    for (const fn of this.collectors) fn();
+    return this.registry.metrics();
+  }
+
+  private readonly collectors: Array<() => void> = [];
+}

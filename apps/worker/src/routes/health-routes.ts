@@ -1,0 +1,30 @@
+import { ROUTES } from '@runmat-telemetry/schema';
+import type { FastifyInstance } from 'fastify';
+import type { WorkerMetrics } from '../metrics.js';
+
+/** Settings for the probe and metrics routes. */
+export interface HealthRouteOptions {
+  metrics: WorkerMetrics;
+  /** Why the worker should not get traffic right now, or null when ready. */
+  notReadyReason: () => 'shutting_down' | 'queue_full' | null;
+}
+
+// Probes must answer even when the worker sheds load: that is when operators look.
+const ignorePressure = { pressureHandler: () => undefined };
+
+/** `GET /healthz`, `GET /readyz`, `GET /metrics`. */
+export function registerHealthRoutes(app: FastifyInstance, opts: HealthRouteOptions): void {
+  app.get(ROUTES.healthz, { config: ignorePressure }, async () => ({ status: 'ok' }));
+
+  app.get(ROUTES.readyz, { config: ignorePressure }, async (_request, reply) => {
+    const reason = opts.notReadyReason();
+    if (reason === null) return { status: 'ready' };
+    reply.header('retry-after', '1');
+    return reply.code(503).send({ status: 'not_ready', error: reason });
+  });
+
+  app.get(ROUTES.metrics, { config: ignorePressure }, async (_request, reply) => {
+    const text = await opts.metrics.render();
+    return reply.type(opts.metrics.registry.contentType).send(text);
+  });
+}

@@ -1,0 +1,54 @@
+import { ROUTES } from '@runmat-telemetry/schema';
+import type { FastifyInstance } from 'fastify';
+import { RETRY_AFTER_SECONDS } from '../http-errors.js';
+import type { EventIntake } from '../ingest/event-intake.js';
+import { errorSchema } from './reply-error.js';
+
+/** Settings for the single-event routes. */
+export interface IngestRouteOptions {
+  intake: EventIntake;
+  bodyLimit: number;
+  /** Per-IP limit for these routes; undefined disables it. */
+  rateLimit: { max: number; timeWindow: number } | undefined;
+}
+
+const acceptedSchema = {
+  type: 'object',
+  properties: { status: { type: 'string' }, uuid: { type: 'string' } },
+  required: ['status', 'uuid'],
+} as const;
+
+/** `POST /ingest` and `POST /v1/t`: one event per request, answered 202 once queued. */
+export function registerIngestRoutes(app: FastifyInstance, opts: IngestRouteOptions): void {
+  const { intake } = opts;
+  for (const url of [ROUTES.ingest, ROUTES.ingestV1]) {
+    app.post(
+      url,
+      {
+        bodyLimit: opts.bodyLimit,
+        config: opts.rateLimit ? { rateLimit: opts.rateLimit } : {},
+        schema: {
+          response: {
+            202: acceptedSchema,
+            '4xx': errorSchema,
+            '5xx': errorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        const outcome = intake.acceptOne(request.body, request.ip);
+        switch (outcome.kind) {
+          case 'accepted':
+          case 'duplicate':
+            return reply.code(202).send({ status: outcome.kind, uuid: outcome.uuid });
+          case 'rejected':
+            return reply.code(400).send({ error: outcome.code, path: outcome.path });
+          case 'queue_full':
+            // Counted by the intake; replyError would count it twice.
+            reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+            return reply.code(503).send({ error: 'queue_full' });
+        }
+      },
+    );
+  }
+}
