@@ -1,0 +1,261 @@
+/**
+ * RunMat telemetry client, browser entry (WASM hosts). Same run API as the
+ * Node entry; HTTP only, no file system, and nothing from `node:`.
+ */
+import {
+  DEFAULT_HTTP_ENDPOINT,
+  INGESTION_KEY_HEADER,
+  MAX_EVENT_BYTES,
+  parseEvent,
+  utf8ByteLength,
+} from '@runmat-telemetry/schema/browser';
+import type { EnvelopeContext, InstallerInfo, StartRunOptions } from './run/build-events.js';
+import { InstallerSession } from './run/installer-events.js';
+import { type RunEmitter, RunGuard } from './run/run-guard.js';
+import type { DebugLog } from './transport/transport.js';
+
+export type {
+  FailureBuckets,
+  FinishRunOptions,
+  GpuSummary,
+  InstallerInfo,
+  RunSummary,
+  StartRunOptions,
+} from './run/build-events.js';
+export type { InstallerSession } from './run/installer-events.js';
+export type { RunGuard } from './run/run-guard.js';
+export type { DebugLog } from './transport/transport.js';
+
+/** Options for {@link createBrowserTelemetry}. */
+export interface BrowserTelemetryOptions {
+  /** The user's consent (default true). False: nothing leaves the page and GPU/provider counters are not gathered. */
+  telemetryConsent?: boolean;
+  /** Host-supplied anonymous id, emitted as `cid`. Without one, a random id per page load. */
+  telemetryId?: string;
+  /** Collector URL (default the built-in `https://api.runmat.com/v1/t`). */
+  httpEndpoint?: string;
+  ingestionKey?: string;
+  /** Without a key nothing is sent unless this is false (default true). */
+  requireIngestionKey?: boolean;
+  release?: string;
+  /** Reported os / arch (default `browser` / `wasm32`). */
+  os?: string;
+  arch?: string;
+  /** Log each payload with `console.log('[runmat telemetry]', json)`. */
+  showPayloads?: boolean;
+  /** Queue bound (default 256, minimum 8). */
+  queueSize?: number;
+  /** fetch implementation (default globalThis.fetch). */
+  fetch?: typeof fetch;
+  log?: DebugLog;
+  /** Flush with keepalive when the page is hidden (default true). */
+  flushOnPageHide?: boolean;
+}
+
+/** Counters for a browser telemetry instance. */
+export interface BrowserTelemetryStats {
+  queued: number;
+  sent: number;
+  failed: number;
+  dropped: number;
+  invalid: number;
+}
+
+interface BeaconNavigator {
+  sendBeacon?: (url: string, data: Blob) => boolean;
+}
+interface EventTargetLike {
+  addEventListener?: (type: string, listener: () => void) => void;
+  removeEventListener?: (type: string, listener: () => void) => void;
+}
+
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/** Telemetry for a browser host. No method throws into the host. */
+export class BrowserTelemetry {
+  /** The host's consent as given (default true). */
+  readonly consent: boolean;
+  /** True when events leave the page (consent given and a key present or not required). */
+  readonly deliveryEnabled: boolean;
+  /** The id emitted as `cid`: the host's `telemetryId`, else a per-page random id; undefined without consent and host id. */
+  readonly clientId: string | undefined;
+  readonly sessionId: string;
+
+  readonly #endpoint: string;
+  readonly #key: string;
+  readonly #fetch: typeof fetch | undefined;
+  readonly #log: DebugLog;
+  readonly #show: boolean;
+  readonly #queueSize: number;
+  readonly #queue: { label: string; body: string }[] = [];
+  readonly #emitter: RunEmitter;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #onHide: () => void;
+  #scheduled = false;
+  #sent = 0;
+  #failed = 0;
+  #dropped = 0;
+  #invalid = 0;
+
+  constructor(options: BrowserTelemetryOptions = {}) {
+    this.consent = options.telemetryConsent !== false;
+    this.#endpoint = options.httpEndpoint || DEFAULT_HTTP_ENDPOINT;
+    this.#key = options.ingestionKey ?? '';
+    this.#fetch =
+      options.fetch ?? (typeof fetch === 'function' ? fetch.bind(globalThis) : undefined);
+    this.#log = options.log ?? (() => {});
+    this.#show = options.showPayloads === true;
+    this.#queueSize = Math.max(8, options.queueSize ?? 256);
+    const keyOk = this.#key !== '' || options.requireIngestionKey === false;
+    this.deliveryEnabled = this.consent && keyOk && this.#fetch !== undefined;
+    this.sessionId = globalThis.crypto.randomUUID();
+    const hostId =
+      options.telemetryId && SAFE_ID.test(options.telemetryId) ? options.telemetryId : undefined;
+    this.clientId = hostId ?? (this.consent ? globalThis.crypto.randomUUID() : undefined);
+
+    const context: EnvelopeContext = {
+      os: options.os ?? 'browser',
+      arch: options.arch ?? 'wasm32',
+      session_id: this.sessionId,
+    };
+    if (options.release) context.release = options.release;
+    if (this.clientId) context.cid = this.clientId;
+    this.#emitter = {
+      context,
+      newUuid: () => globalThis.crypto.randomUUID(),
+      emit: (event) => this.emit(event),
+      collectProvider: this.consent,
+    };
+
+    this.#onHide = () => {
+      const doc = (globalThis as { document?: { visibilityState?: string } }).document;
+      if (doc?.visibilityState === undefined || doc.visibilityState === 'hidden') void this.flush();
+    };
+    if (this.deliveryEnabled && options.flushOnPageHide !== false) {
+      const target = globalThis as EventTargetLike;
+      target.addEventListener?.('pagehide', this.#onHide);
+      target.addEventListener?.('visibilitychange', this.#onHide);
+    }
+  }
+
+  /** Starts a run and emits `runtime.run.started` (when consented). */
+  startRun(options: StartRunOptions): RunGuard {
+    return new RunGuard(this.#emitter, options);
+  }
+
+  /** An installer session (each installer event at most once). */
+  installer(info: InstallerInfo): InstallerSession {
+    return new InstallerSession(this.#emitter, info);
+  }
+
+  /** Validates and queues an event; true when queued. Without consent, nothing is queued. */
+  emit(event: Record<string, unknown>): boolean {
+    try {
+      if (!this.consent) return false;
+      const parsed = parseEvent(event);
+      if (!parsed.ok) {
+        this.#invalid++;
+        this.#log('event dropped: does not fit the schema', { ...parsed.error });
+        return false;
+      }
+      const body = JSON.stringify(event);
+      if (utf8ByteLength(body) > MAX_EVENT_BYTES) {
+        this.#invalid++;
+        this.#log('event dropped: too large');
+        return false;
+      }
+      if (this.#show) console.log(`[runmat telemetry] ${body}`);
+      if (!this.deliveryEnabled) return false;
+      if (this.#queue.length >= this.#queueSize) {
+        this.#dropped++;
+        return false;
+      }
+      this.#queue.push({ label: String(event.event_label), body });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setTimeout(() => {
+          this.#scheduled = false;
+          void this.flush();
+        }, 0);
+      }
+      return true;
+    } catch (err) {
+      this.#log('emit failed', { error: String(err) });
+      return false;
+    }
+  }
+
+  /** Sends everything queued (fetch with keepalive, so it survives page unload) and waits for it. */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const item = this.#queue.shift();
+      if (item) this.#inFlight.add(this.#send(item.body));
+    }
+    await Promise.all([...this.#inFlight]);
+  }
+
+  stats(): BrowserTelemetryStats {
+    return {
+      queued: this.#queue.length,
+      sent: this.#sent,
+      failed: this.#failed,
+      dropped: this.#dropped,
+      invalid: this.#invalid,
+    };
+  }
+
+  /** Flushes and removes page listeners. */
+  async shutdown(): Promise<void> {
+    const target = globalThis as EventTargetLike;
+    target.removeEventListener?.('pagehide', this.#onHide);
+    target.removeEventListener?.('visibilitychange', this.#onHide);
+    await this.flush();
+  }
+
+  #send(body: string): Promise<void> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.#key) headers[INGESTION_KEY_HEADER] = this.#key;
+    let attempt: Promise<void>;
+    try {
+      const doFetch = this.#fetch;
+      if (!doFetch) throw new Error('no fetch');
+      attempt = doFetch(this.#endpoint, { method: 'POST', headers, body, keepalive: true }).then(
+        (res) => {
+          if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        },
+      );
+    } catch (err) {
+      attempt = this.#beacon(body) ? Promise.resolve() : Promise.reject(err);
+    }
+    const tracked: Promise<void> = attempt
+      .then(
+        () => {
+          this.#sent++;
+        },
+        (err: unknown) => {
+          this.#failed++;
+          this.#log('delivery failed', { error: String(err) });
+        },
+      )
+      .finally(() => this.#inFlight.delete(tracked));
+    return tracked;
+  }
+
+  // Last resort when fetch is unavailable or refuses (some browsers during
+  // unload). Beacons cannot carry the key header, so collectors that require
+  // a key will reject them; that is accepted as lost telemetry.
+  #beacon(body: string): boolean {
+    const nav = (globalThis as { navigator?: BeaconNavigator }).navigator;
+    if (!nav?.sendBeacon) return false;
+    try {
+      return nav.sendBeacon(this.#endpoint, new Blob([body], { type: 'application/json' }));
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Creates browser telemetry. See {@link BrowserTelemetryOptions}. */
+export function createBrowserTelemetry(options: BrowserTelemetryOptions = {}): BrowserTelemetry {
+  return new BrowserTelemetry(options);
+}
