@@ -23,9 +23,8 @@ locals {
   # Google's probe ranges. Autohealing and proxy load balancers probe from
   # 35.191.0.0/16 and 130.211.0.0/22; the external passthrough network load
   # balancer probes from 35.191.0.0/16, 209.85.152.0/22 and 209.85.204.0/22.
-  autohealing_probe_ranges = ["35.191.0.0/16", "130.211.0.0/22"]
-  passthrough_probe_ranges = ["35.191.0.0/16", "209.85.152.0/22", "209.85.204.0/22"]
-  health_probe_ranges      = distinct(concat(local.autohealing_probe_ranges, local.passthrough_probe_ranges))
+  # The union is what may reach the health port.
+  health_probe_ranges = ["35.191.0.0/16", "130.211.0.0/22", "209.85.152.0/22", "209.85.204.0/22"]
 
   labels = {
     app = "runmat-telemetry"

@@ -149,6 +149,17 @@ variable "worker_memory" {
   }
 }
 
+variable "worker_trust_proxy" {
+  type        = string
+  description = "TRUST_PROXY for the worker: proxy hops in front of it. Through the HTTPS load balancer X-Forwarded-For ends in <client-ip>,<lb-ip> and Cloud Run's front end is the socket peer, so 2 hops yields the real client for per-IP rate limits."
+  default     = "2"
+
+  validation {
+    condition     = can(regex("^([0-9]+|true|false)$", var.worker_trust_proxy))
+    error_message = "worker_trust_proxy must be a hop count, true or false."
+  }
+}
+
 variable "posthog_host" {
   type        = string
   description = "PostHog ingestion host the worker forwards to."

@@ -6,6 +6,7 @@ locals {
     HOST         = "0.0.0.0"
     POSTHOG_HOST = var.posthog_host
     LOG_LEVEL    = var.log_level
+    TRUST_PROXY  = var.worker_trust_proxy
   }
 
   # env var name => secret id; read by secret_key_ref, never as a plain value.
@@ -16,13 +17,9 @@ locals {
 
   # GA4 is optional: the measurement id and its API secret are set together or
   # not at all (the worker enables GA4 only when both are present).
-  ga_enabled = var.ga_measurement_id != ""
-  worker_ga_secret_env = local.ga_enabled ? {
-    GA_API_SECRET = "ga-api-secret"
-  } : {}
-  worker_ga_env = local.ga_enabled ? {
-    GA_MEASUREMENT_ID = var.ga_measurement_id
-  } : {}
+  ga_enabled           = var.ga_measurement_id != ""
+  worker_ga_env        = { GA_MEASUREMENT_ID = var.ga_measurement_id }
+  worker_ga_secret_env = { GA_API_SECRET = "ga-api-secret" }
 }
 
 resource "google_cloud_run_v2_service" "worker" {
@@ -65,7 +62,7 @@ resource "google_cloud_run_v2_service" "worker" {
       }
 
       dynamic "env" {
-        for_each = merge(local.worker_env, local.worker_ga_env)
+        for_each = merge(local.worker_env, local.ga_enabled ? local.worker_ga_env : {})
         content {
           name  = env.key
           value = env.value
@@ -73,7 +70,7 @@ resource "google_cloud_run_v2_service" "worker" {
       }
 
       dynamic "env" {
-        for_each = merge(local.worker_secret_env, local.worker_ga_secret_env)
+        for_each = merge(local.worker_secret_env, local.ga_enabled ? local.worker_ga_secret_env : {})
         content {
           name = env.key
           value_source {
