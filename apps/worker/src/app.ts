@@ -99,7 +99,8 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     // One log line per request comes from the onResponse hook below.
     disableRequestLogging: true,
     bodyLimit: config.batchBodyLimit,
-    return503OnClosing: true,
+    // The ingest guard answers 503 shutting_down itself (from preClose on) with the JSON body.
+    return503OnClosing: false,
   };
   const app: FastifyInstance = Fastify(options);
   const metrics = new WorkerMetrics();

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadWorkerConfig, WORKER_ENV, WORKER_SECRET_ENV } from '../src/config.js';
+
+const base = { INGESTION_KEY: 'k-123456789', POSTHOG_API_KEY: 'phc_x' };
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadWorkerConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadWorkerConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadWorkerConfig(base);
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      ingestionKeys: ['k-123456789'],
+      posthogHost: 'https://us.i.posthog.com',
+      ga4: null,
+      logLevel: 'info',
+      forwardClientIp: false,
+      trustProxy: false,
+    });
+  });
+
+  it('names the missing or bad variable', () => {
+    expect(configError({ POSTHOG_API_KEY: 'x' }).variable).toBe('INGESTION_KEY');
+    expect(configError({ INGESTION_KEY: 'k-123456789' }).variable).toBe('POSTHOG_API_KEY');
+    const port = configError({ ...base, PORT: 'abc' });
+    expect(port.variable).toBe('PORT');
+    expect(port.message).toBe('invalid PORT: expected an integer 0-65535, got "abc"');
+    expect(configError({ ...base, PORT: '70000' }).variable).toBe('PORT');
+    expect(configError({ ...base, POSTHOG_HOST: 'ftp://x' }).variable).toBe('POSTHOG_HOST');
+    expect(configError({ ...base, LOG_LEVEL: 'loud' }).variable).toBe('LOG_LEVEL');
+    expect(configError({ ...base, FORWARD_CLIENT_IP: 'maybe' }).variable).toBe('FORWARD_CLIENT_IP');
+    expect(configError({ ...base, INGESTION_KEY: ' , ' }).variable).toBe('INGESTION_KEY');
+    expect(configError({ ...base, RATE_LIMIT_MAX: '-1' }).variable).toBe('RATE_LIMIT_MAX');
+  });
+
+  it('accepts port 0 and several comma-separated ingestion keys', () => {
+    const c = loadWorkerConfig({ ...base, PORT: '0', INGESTION_KEY: 'new-key-1234, old-key-5678' });
+    expect(c.port).toBe(0);
+    expect(c.ingestionKeys).toEqual(['new-key-1234', 'old-key-5678']);
+  });
+
+  it('enables GA4 only when both id and secret are set', () => {
+    const half = loadWorkerConfig({ ...base, GA_MEASUREMENT_ID: 'G-ABC123' });
+    expect(half.ga4).toBeNull();
+    expect(half.warnings).toHaveLength(1);
+    const full = loadWorkerConfig({ ...base, GA_MEASUREMENT_ID: 'G-ABC123', GA_API_SECRET: 's' });
+    expect(full.ga4).toEqual({
+      measurementId: 'G-ABC123',
+      apiSecret: 's',
+      host: 'https://www.google-analytics.com',
+    });
+  });
+
+  it('parses trust proxy forms', () => {
+    expect(loadWorkerConfig({ ...base, TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadWorkerConfig({ ...base, TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadWorkerConfig({ ...base, TRUST_PROXY: '10.0.0.0/8,::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '::1',
+    ]);
+    expect(configError({ ...base, TRUST_PROXY: 'evil host' }).variable).toBe('TRUST_PROXY');
+  });
+
+  it('lists the contract variables and secrets', () => {
+    for (const name of ['PORT', 'HOST', 'INGESTION_KEY', 'POSTHOG_API_KEY', 'POSTHOG_HOST']) {
+      expect(Object.values(WORKER_ENV)).toContain(name);
+    }
+    for (const name of ['GA_MEASUREMENT_ID', 'GA_API_SECRET', 'GA_HOST', 'LOG_LEVEL']) {
+      expect(Object.values(WORKER_ENV)).toContain(name);
+    }
+    expect(WORKER_SECRET_ENV).toEqual(['INGESTION_KEY', 'POSTHOG_API_KEY', 'GA_API_SECRET']);
+  });
+});
