@@ -125,6 +125,8 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
       UDP_PORT: String(options.udpPort ?? 0),
       UDP_HOST: udpHost,
       HEALTH_PORT: String(options.healthPort ?? 0),
+      // Health defaults to all interfaces for the load balancer; locally, loopback only.
+      HEALTH_HOST: '127.0.0.1',
       TELEMETRY_HTTP_ENDPOINT: `${options.workerUrl}${ROUTES.batch}`,
       TELEMETRY_INGESTION_KEY: options.ingestionKey,
       ...options.env,

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ForwarderApp,
+  freshCanonicalFinished,
+  freshCanonicalStarted,
+  type Pipeline,
+  postJson,
+  runClient,
+  scrapeMetrics,
+  sendDatagrams,
+  settle,
+  startForwarder,
+  startPipeline,
+  sumMetric,
+  transportConfig,
+  waitFor,
+} from '../src/harness/index.js';
+
+let pipeline: Pipeline;
+let strayForwarder: ForwarderApp | undefined;
+
+beforeAll(async () => {
+  pipeline = await startPipeline();
+});
+
+afterAll(async () => {
+  await strayForwarder?.process.stop();
+  await pipeline?.close();
+});
+
+describe('a wrong ingestion key delivers nothing', () => {
+  it('the worker answers 401 unauthorized to a wrong or missing key, on every ingest route', async () => {
+    const { workerUrl } = pipeline.endpoints;
+    for (const route of ['/ingest', '/v1/t']) {
+      for (const key of [`${pipeline.key}x`, '', undefined]) {
+        const res = await postJson(`${workerUrl}${route}`, key, freshCanonicalStarted());
+        expect(res.status, `${route} key=${JSON.stringify(key)}`).toBe(401);
+        expect(res.body).toEqual({ error: 'unauthorized' });
+      }
+    }
+    const batch = await postJson(`${workerUrl}/v1/batch`, 'not-the-key', {
+      events: [{ event: freshCanonicalStarted() }],
+    });
+    expect(batch.status).toBe(401);
+  });
+
+  it('a client run with the wrong key leaves nothing at the sink', async () => {
+    await pipeline.sinkApi.clear();
+    const run = await runClient({
+      ...(await transportConfig(pipeline.endpoints, 'http')),
+      key: 'dev_wrong_key_0000000000000000',
+    });
+    // Telemetry failures never fail the host's run.
+    expect(run.code, run.stderr).toBe(0);
+    const sentinels = await settle(pipeline);
+    const events = await pipeline.sinkApi.events();
+    expect(events.filter((e) => !sentinels.includes(e.distinct_id))).toEqual([]);
+    const rejected = sumMetric(
+      await scrapeMetrics(pipeline.endpoints.workerMetricsUrl),
+      'runmat_worker_events_rejected_total',
+      { code: 'unauthorized' },
+    );
+    expect(rejected).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a forwarder holding the wrong key delivers nothing and counts the loss', async () => {
+    await pipeline.sinkApi.clear();
+    strayForwarder = await startForwarder({
+      workerUrl: pipeline.endpoints.workerUrl,
+      ingestionKey: 'dev_stale_key_after_rotation_00',
+    });
+    const events = [freshCanonicalStarted(), freshCanonicalFinished()];
+    await sendDatagrams(strayForwarder.udpHost, strayForwarder.udpPort, events);
+
+    const metricsUrl = `${strayForwarder.healthUrl}/metrics`;
+    await waitFor(
+      async () => {
+        const samples = await scrapeMetrics(metricsUrl);
+        return sumMetric(samples, 'forwarder_events_failed_total') >= events.length;
+      },
+      { message: 'the stray forwarder to count its events as failed' },
+    );
+    const samples = await scrapeMetrics(metricsUrl);
+    expect(
+      sumMetric(samples, 'forwarder_requests_total', { status: '401' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sumMetric(samples, 'forwarder_events_forwarded_total')).toBe(0);
+
+    const sentinels = await settle(pipeline);
+    const stored = await pipeline.sinkApi.events();
+    expect(stored.filter((e) => !sentinels.includes(e.distinct_id))).toEqual([]);
+  });
+});
