@@ -14,6 +14,20 @@ export interface SinkAppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
+const STATUS_CODES: Record<number, string> = {
+  400: 'bad_request',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/** A stable error code: ours when we set one, never Fastify's internal FST_ names. */
+function errorCode(status: number, code: string | undefined): string {
+  if (status >= 500) return 'internal_error';
+  if (code !== undefined && !code.startsWith('FST_')) return code;
+  return STATUS_CODES[status] ?? 'bad_request';
+}
+
 /** Builds the sink's Fastify instance and its state; never listens. */
 export function buildSinkApp(options: SinkAppOptions = {}): {
   app: FastifyInstance;
@@ -29,13 +43,7 @@ export function buildSinkApp(options: SinkAppOptions = {}): {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) app.log.error({ err }, 'request failed');
-    const error =
-      status === 413
-        ? 'payload_too_large'
-        : status >= 500
-          ? 'internal_error'
-          : (err.code ?? 'bad_request').toLowerCase();
-    return reply.code(status).send({ error });
+    return reply.code(status).send({ error: errorCode(status, err.code) });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found' }));
 

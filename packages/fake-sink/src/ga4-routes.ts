@@ -20,6 +20,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export async function ga4Routes(app: FastifyInstance, opts: { state: SinkState }) {
   const { state } = opts;
   // GA4 takes any content type (sendBeacon sends text/plain); read raw bytes.
+  app.addHook('onRequest', async (request) => {
+    // An empty Content-Type header would otherwise be refused with 415.
+    if (request.headers['content-type'] === '') delete request.headers['content-type'];
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     '*',

@@ -21,6 +21,10 @@ export async function posthogRoutes(app: FastifyInstance, opts: { state: SinkSta
   const { state } = opts;
   // SDKs send gzip labelled as JSON, text/plain, form data or nothing at all:
   // take every body as bytes and decide from its content.
+  app.addHook('onRequest', async (request) => {
+    // An empty Content-Type header would otherwise be refused with 415.
+    if (request.headers['content-type'] === '') delete request.headers['content-type'];
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     '*',

@@ -10,6 +10,10 @@ export interface SinkStats {
   /** Events currently held. */
   stored: number;
   faults: { injected: number };
+  /** How many times the sink was cleared: lets a watcher notice a reset. */
+  clears: number;
+  /** When this sink started (epoch ms): a watcher can tell a restart apart. */
+  startedAt: number;
 }
 
 /** Everything one sink instance remembers; shared by its routes. */
@@ -19,6 +23,8 @@ export class SinkState {
   /** When set, the only PostHog project key accepted. */
   readonly apiKey: string | undefined;
   private counters = SinkState.zero();
+  private clearCount = 0;
+  private readonly startedAt = Date.now();
 
   constructor(opts: { maxEvents?: number | undefined; apiKey?: string | undefined } = {}) {
     this.store = new EventStore(opts.maxEvents);
@@ -59,6 +65,8 @@ export class SinkState {
       evicted: this.store.evicted,
       stored: this.store.size,
       faults: { injected: this.faults.injected },
+      clears: this.clearCount,
+      startedAt: this.startedAt,
     };
   }
 
@@ -67,5 +75,6 @@ export class SinkState {
     this.store.clear();
     this.counters = SinkState.zero();
     this.faults.resetCount();
+    this.clearCount++;
   }
 }

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadSinkConfig } from './config.js';
+
+describe('loadSinkConfig', () => {
+  it('defaults to 127.0.0.1:8787', () => {
+    expect(loadSinkConfig({})).toEqual({
+      port: 8787,
+      host: '127.0.0.1',
+      maxEvents: 10_000,
+      apiKey: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('accepts PORT=0 for an ephemeral port, and the other variables', () => {
+    expect(
+      loadSinkConfig({
+        PORT: '0',
+        HOST: '::1',
+        SINK_MAX_EVENTS: '5',
+        SINK_POSTHOG_API_KEY: 'k',
+        LOG_LEVEL: 'warn',
+      }),
+    ).toEqual({ port: 0, host: '::1', maxEvents: 5, apiKey: 'k', logLevel: 'warn' });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT', 'invalid PORT: expected an integer 0-65535, got "abc"'],
+    [{ PORT: '65536' }, 'PORT', 'invalid PORT: expected an integer 0-65535, got "65536"'],
+    [{ PORT: '-1' }, 'PORT', 'invalid PORT: expected an integer 0-65535, got "-1"'],
+    [
+      { SINK_MAX_EVENTS: '0' },
+      'SINK_MAX_EVENTS',
+      'invalid SINK_MAX_EVENTS: expected an integer 1-10000000, got "0"',
+    ],
+    [{ HOST: 'a b' }, 'HOST', 'invalid HOST: expected a host name or IP address, got "a b"'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /invalid LOG_LEVEL: expected one of .*got "loud"/],
+  ])('rejects %j naming the variable', (env, variable, message) => {
+    let caught: unknown;
+    try {
+      loadSinkConfig(env);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).variable).toBe(variable);
+    expect((caught as ConfigError).message).toMatch(message);
+  });
+});
