@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { TelemetryConfigError } from './config-error.js';
+import { jsonErrorOffset } from './json-error-offset.js';
 
 /** A config file read and decoded, with its text kept to locate keys by line. */
 export interface ConfigFile {
@@ -74,13 +75,12 @@ export function readConfigFile(path: string): ConfigFile | undefined {
   return { path, format, text, data: data as Record<string, unknown> };
 }
 
-// V8 reports JSON errors as "... at position N" (sometimes with "(line L column C)").
 function jsonErrorLine(text: string, err: Error): number | undefined {
   const byLine = /line (\d+)/.exec(err.message);
   if (byLine) return Number(byLine[1]);
   const byPos = /position (\d+)/.exec(err.message);
-  if (!byPos) return undefined;
-  const pos = Number(byPos[1]);
+  const pos = byPos ? Number(byPos[1]) : jsonErrorOffset(text);
+  if (pos < 0) return undefined;
   let line = 1;
   for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
   return line;
