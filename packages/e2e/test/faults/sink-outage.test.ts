@@ -1,0 +1,126 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  freshCanonicalFinished,
+  freshCanonicalStarted,
+  type Pipeline,
+  postJson,
+  scrapeMetrics,
+  sendDatagrams,
+  settle,
+  startPipeline,
+  sumMetric,
+  waitFor,
+} from '../../src/harness/index.js';
+
+const pipelines: Pipeline[] = [];
+
+afterEach(async () => {
+  for (const p of pipelines) await p.sinkApi.clearFaults();
+});
+
+afterAll(async () => {
+  for (const p of pipelines) await p.close();
+});
+
+async function pipelineWithRetries(retries: number, delayMs: number): Promise<Pipeline> {
+  const p = await startPipeline({
+    env: {
+      worker: {
+        POSTHOG_RETRIES: String(retries),
+        POSTHOG_RETRY_DELAY_MS: String(delayMs),
+        POSTHOG_FLUSH_INTERVAL_MS: '100',
+        GA4_RETRIES: String(retries),
+        GA4_RETRY_DELAY_MS: String(delayMs),
+        GA4_FLUSH_INTERVAL_MS: '100',
+      },
+    },
+  });
+  pipelines.push(p);
+  return p;
+}
+
+/** Sends `n` events over HTTP (each answered 202) and `n` over UDP; returns their uuids. */
+async function sendMixed(p: Pipeline, n: number): Promise<string[]> {
+  const uuids: string[] = [];
+  const datagrams: object[] = [];
+  for (let i = 0; i < n; i++) {
+    const viaHttp = i % 2 === 0 ? freshCanonicalStarted() : freshCanonicalFinished();
+    const res = await postJson(p.endpoints.httpEndpoint, p.key, viaHttp);
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    uuids.push(viaHttp.uuid);
+    const viaUdp = freshCanonicalStarted();
+    datagrams.push(viaUdp);
+    uuids.push(viaUdp.uuid);
+  }
+  await sendDatagrams(p.endpoints.udpHost, p.endpoints.udpPort, datagrams);
+  return uuids;
+}
+
+async function posthogUuids(p: Pipeline): Promise<string[]> {
+  return (await p.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid ?? '');
+}
+
+describe('the sink fails with 500s for a while, then recovers', () => {
+  it('within the retry budget: every accepted event arrives exactly once', async () => {
+    // 10 retries 300 ms apart outlast a 1.5 s outage with room to spare.
+    const p = await pipelineWithRetries(10, 300);
+    await p.sinkApi.setFaults({ status: 500, durationMs: 1500 });
+    const uuids = await sendMixed(p, 20);
+
+    await waitFor(
+      async () => {
+        const seen = new Set(await posthogUuids(p));
+        return uuids.every((u) => seen.has(u));
+      },
+      { timeoutMs: 20_000, message: 'every event at PostHog after the outage' },
+    );
+    expect((await p.sinkApi.stats()).faults.injected).toBeGreaterThan(0);
+    await settle(p);
+
+    const arrived = await posthogUuids(p);
+    for (const u of uuids)
+      expect(
+        arrived.filter((a) => a === u),
+        u,
+      ).toHaveLength(1);
+    // The worker counts a batch as forwarded once the sink's answer is back,
+    // a moment after the sink stored it.
+    await waitFor(
+      async () => {
+        const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
+        const forwarded = { destination: 'posthog' };
+        return (
+          sumMetric(samples, 'runmat_worker_events_forwarded_total', forwarded) === arrived.length
+        );
+      },
+      { message: 'forwarded_total to match what the sink stored' },
+    );
+    const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
+    expect(sumMetric(samples, 'runmat_worker_events_forward_failed_total')).toBe(0);
+  });
+
+  it('beyond the retry budget: the loss is counted in /metrics and nothing arrives twice', async () => {
+    // One retry 100 ms later cannot outlast an outage that lasts until cleared.
+    const p = await pipelineWithRetries(1, 100);
+    await p.sinkApi.setFaults({ status: 500, durationMs: 60_000 });
+    const uuids = await sendMixed(p, 10);
+
+    const failed = await waitFor(
+      async () => {
+        const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
+        const n = sumMetric(samples, 'runmat_worker_events_forward_failed_total', {
+          destination: 'posthog',
+        });
+        return n >= uuids.length ? n : 0;
+      },
+      { timeoutMs: 20_000, message: 'the worker to count the lost events' },
+    );
+    expect(failed).toBe(uuids.length);
+
+    await p.sinkApi.clearFaults();
+    await settle(p);
+    const arrived = await posthogUuids(p);
+    expect(arrived.filter((u) => uuids.includes(u))).toEqual([]);
+    expect(new Set(arrived).size).toBe(arrived.length);
+  });
+});
