@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
+  LogController,
 } from 'fastify';
 import { IngestionKeyVerifier } from './auth/ingestion-key.js';
 import type { WorkerConfig } from './config.js';
@@ -97,7 +98,7 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     // Fastify's types omit the hop-count form its runtime (proxy-addr) accepts.
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     // One log line per request comes from the onResponse hook below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.batchBodyLimit,
     // The ingest guard answers 503 shutting_down itself (from preClose on) with the JSON body.
     return503OnClosing: false,

@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type FakeSink, startFakeSink } from '@runmat-telemetry/fake-sink';
+import { CANONICAL_STARTED_EXAMPLE } from '@runmat-telemetry/schema';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KEY, uuid } from './helpers.js';
+
+// The real process: `node dist/server.js` (turbo builds before testing).
+const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
+
+let child: ChildProcess | undefined;
+let sink: FakeSink | undefined;
+afterEach(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  child = undefined;
+  await sink?.close();
+  sink = undefined;
+});
+
+beforeAll(() => {
+  if (!existsSync(SERVER)) throw new Error(`${SERVER} missing: build the worker first`);
+});
+
+interface Run {
+  proc: ChildProcess;
+  lines: string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(env: Record<string, string>): Run {
+  const proc = spawn(process.execPath, [SERVER], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child = proc;
+  const lines: string[] = [];
+  let err = '';
+  let buf = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    lines.push(...parts.filter(Boolean));
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, lines, stderr: () => err, exited };
+}
+
+async function listening(r: Run, timeoutMs = 10_000): Promise<{ url: string; port: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of r.lines) {
+      const rec = JSON.parse(line) as { msg?: string; url?: string; port?: number };
+      if (rec.msg === 'listening' && rec.url && rec.port) return { url: rec.url, port: rec.port };
+    }
+    if (Date.now() > deadline || r.proc.exitCode !== null) {
+      throw new Error(`no listening line; stderr: ${r.stderr()}`);
+    }
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}
+
+describe('worker process', () => {
+  it('exits 1 naming the bad variable', async () => {
+    const r = run({ INGESTION_KEY: 'k-123456789', POSTHOG_API_KEY: 'x', PORT: 'abc' });
+    expect(await r.exited).toBe(1);
+    expect(r.stderr().trim()).toBe('invalid PORT: expected an integer 0-65535, got "abc"');
+    const missing = run({ POSTHOG_API_KEY: 'x' });
+    expect(await missing.exited).toBe(1);
+    expect(missing.stderr()).toContain('INGESTION_KEY');
+  });
+
+  it('logs one listening line, redacts secrets, drains and exits 0 on SIGTERM', async () => {
+    sink = await startFakeSink();
+    const r = run({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      INGESTION_KEY: KEY,
+      POSTHOG_API_KEY: 'phc_secret_value',
+      POSTHOG_HOST: sink.url,
+      POSTHOG_FLUSH_INTERVAL_MS: '60000',
+      LOG_LEVEL: 'info',
+    });
+    const { url } = await listening(r);
+    const event = { ...CANONICAL_STARTED_EXAMPLE, uuid: uuid() };
+    const res = await fetch(`${url}/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telemetry-key': KEY },
+      body: JSON.stringify(event),
+    });
+    expect(res.status).toBe(202);
+    r.proc.kill('SIGTERM');
+    expect(await r.exited).toBe(0);
+    // Queued with a 60 s flush interval: only the shutdown drain could have sent it.
+    expect(sink.events({ destination: 'posthog' }).map((e) => e.uuid)).toEqual([event.uuid]);
+    const out = r.lines.join('\n');
+    expect(r.lines.filter((l) => l.includes('"msg":"listening"'))).toHaveLength(1);
+    expect(out).toContain('"msg":"request"');
+    expect(out).not.toContain(KEY);
+    expect(out).not.toContain('phc_secret_value');
+    expect(out).not.toContain(event.session_id);
+  });
+});
