@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { FORWARDER_SECRET_ENV } from '@runmat-telemetry/udp-forwarder/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadTerraform, resource, TERRAFORM_DIR, type TerraformModule } from './support/terraform.ts';
+import {
+  loadTerraform,
+  resource,
+  TERRAFORM_DIR,
+  type TerraformModule,
+} from './support/terraform.ts';
 
 let tf: TerraformModule;
 let template: string;
@@ -50,7 +55,9 @@ describe('forwarder cloud-init', () => {
   });
 
   it('reads the ingestion key from Secret Manager at boot, onto tmpfs only', () => {
-    expect(template).toContain('https://secretmanager.googleapis.com/v1/${secret_name}/versions/latest:access');
+    expect(template).toContain(
+      `https://secretmanager.googleapis.com/v1/\${secret_name}/versions/latest:access`,
+    );
     expect(template).toContain('/instance/service-accounts/default/token');
     expect(template).toMatch(/printf '%s=%s\\n' "\$\{secret_env_name\}" "\$key" > \/run\//);
     expect(template).toContain('--env-file /run/runmat/forwarder-secret.env');
@@ -62,7 +69,7 @@ describe('forwarder cloud-init', () => {
 
   it('runs the container with host networking under systemd, not a container declaration', () => {
     expect(template).toMatch(/docker run --rm --name udp-forwarder --network host/);
-    expect(template).toContain('${image}');
+    expect(template).toContain(`\${image}`);
     expect(template).toContain('Restart=always');
     expect(template).not.toContain('gce-container-declaration');
     // Terraform directives would be interpreted by templatefile(); shell must not use them.

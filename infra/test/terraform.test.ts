@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { ROUTES, HEALTH_PORT, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
+import { HEALTH_PORT, ROUTES, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
 import { FORWARDER_ENV, FORWARDER_SECRET_ENV } from '@runmat-telemetry/udp-forwarder/config';
 import { WORKER_ENV, WORKER_SECRET_ENV } from '@runmat-telemetry/worker/config';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +11,8 @@ import {
   block,
   blocks,
   dynamicBlocks,
-  localMap,
   loadTerraform,
+  localMap,
   resolve,
   resource,
   resourcesOf,
@@ -102,7 +102,13 @@ describe('module layout', () => {
       // null means "managed with gcloud": Terraform never needs the value.
       expect(tf.variables[name]?.default, name).toBeNull();
     }
-    for (const limited of ['project_id', 'region', 'log_level', 'worker_image', 'forwarder_image']) {
+    for (const limited of [
+      'project_id',
+      'region',
+      'log_level',
+      'worker_image',
+      'forwarder_image',
+    ]) {
       expect(blocks(tf.variables[limited]!, 'validation').length, limited).toBeGreaterThan(0);
     }
   });
@@ -114,7 +120,7 @@ describe('module layout', () => {
     for (const name of ['https_endpoints', 'udp_endpoints', 'name_servers', 'image_repository']) {
       expect(tf.outputs, name).toHaveProperty(name);
     }
-    expect(String(tf.outputs.udp_endpoints!.value)).toContain('${local.udp_port}');
+    expect(String(tf.outputs.udp_endpoints!.value)).toContain(`\${local.udp_port}`);
   });
 
   it('parses .tflint.hcl with the google ruleset enabled', async () => {
@@ -189,8 +195,10 @@ describe('secrets', () => {
     for (const template of resourcesOf(tf, 'google_compute_instance_template')) {
       const metadata = template.metadata as Record<string, string>;
       for (const [key, value] of Object.entries(metadata)) {
-        for (const v of SECRET_VARIABLES) expect(value, `metadata ${key}`).not.toContain(`var.${v}`);
-        for (const env of secretEnvNames) expect(value, `metadata ${key}`).not.toMatch(new RegExp(`${env}=`));
+        for (const v of SECRET_VARIABLES)
+          expect(value, `metadata ${key}`).not.toContain(`var.${v}`);
+        for (const env of secretEnvNames)
+          expect(value, `metadata ${key}`).not.toMatch(new RegExp(`${env}=`));
       }
     }
     // The only place secret variables may be read is the secret version
@@ -216,7 +224,8 @@ describe('secrets', () => {
       ...localMap(tf, 'worker_ga_secret_env'),
     };
     expect(String(worker.for_each)).toContain('toset(');
-    for (const id of Object.values(workerSecrets)) expect(String(worker.for_each)).toContain(`"${id}"`);
+    for (const id of Object.values(workerSecrets))
+      expect(String(worker.for_each)).toContain(`"${id}"`);
 
     const forwarder = resource(tf, 'google_secret_manager_secret_iam_member', 'forwarder');
     expect(forwarder.member).toContain('google_service_account.forwarder.email');
@@ -234,13 +243,13 @@ describe('worker on Cloud Run v2', () => {
     const svc = resource(tf, 'google_cloud_run_v2_service', 'worker');
     expect(svc.deletion_protection).toBe(true);
     const template = block(svc, 'template');
-    expect(template.service_account).toBe('${google_service_account.worker.email}');
+    expect(template.service_account).toBe(`\${google_service_account.worker.email}`);
     const scaling = block(template, 'scaling');
-    expect(scaling.min_instance_count).toBe('${var.worker_min_instances}');
-    expect(scaling.max_instance_count).toBe('${var.worker_max_instances}');
+    expect(scaling.min_instance_count).toBe(`\${var.worker_min_instances}`);
+    expect(scaling.max_instance_count).toBe(`\${var.worker_max_instances}`);
 
     const container = block(template, 'containers');
-    expect(container.image).toBe('${var.worker_image}');
+    expect(container.image).toBe(`\${var.worker_image}`);
     expect(resolve(tf, block(container, 'ports').container_port)).toBe(WORKER_PORT);
     const startup = block(block(container, 'startup_probe'), 'http_get');
     expect(resolve(tf, startup.path)).toBe(ROUTES.readyz);
@@ -251,7 +260,10 @@ describe('worker on Cloud Run v2', () => {
   });
 
   it('feeds plain settings as values and secrets only through secret_key_ref', () => {
-    const container = block(block(resource(tf, 'google_cloud_run_v2_service', 'worker'), 'template'), 'containers');
+    const container = block(
+      block(resource(tf, 'google_cloud_run_v2_service', 'worker'), 'template'),
+      'containers',
+    );
     expect(blocks(container, 'env')).toEqual([]);
     const envs = dynamicBlocks(container, 'env');
     expect(envs).toHaveLength(2);
@@ -276,13 +288,15 @@ describe('worker on Cloud Run v2', () => {
   it('serves HTTPS on both domains through a global load balancer with a serverless NEG', () => {
     const neg = resource(tf, 'google_compute_region_network_endpoint_group', 'worker');
     expect(neg.network_endpoint_type).toBe('SERVERLESS');
-    expect(block(neg, 'cloud_run').service).toBe('${google_cloud_run_v2_service.worker.name}');
+    expect(block(neg, 'cloud_run').service).toBe(`\${google_cloud_run_v2_service.worker.name}`);
     const backend = resource(tf, 'google_compute_backend_service', 'worker');
-    expect(block(backend, 'backend').group).toContain('google_compute_region_network_endpoint_group.worker');
+    expect(block(backend, 'backend').group).toContain(
+      'google_compute_region_network_endpoint_group.worker',
+    );
     const cert = resource(tf, 'google_compute_managed_ssl_certificate', 'https');
-    expect(block(cert, 'managed').domains).toBe('${values(local.domains)}');
+    expect(block(cert, 'managed').domains).toBe(`\${values(local.domains)}`);
     const proxy = resource(tf, 'google_compute_target_https_proxy', 'https');
-    expect(proxy.ssl_certificates).toEqual(['${google_compute_managed_ssl_certificate.https.id}']);
+    expect(proxy.ssl_certificates).toEqual([`\${google_compute_managed_ssl_certificate.https.id}`]);
     const rule = resource(tf, 'google_compute_global_forwarding_rule', 'https');
     expect(rule.port_range).toBe('443');
     expect(rule.target).toContain('google_compute_target_https_proxy.https');
@@ -294,7 +308,9 @@ describe('UDP forwarder', () => {
   it('runs a regional managed instance group across zones with autohealing and rolling updates', () => {
     const mig = resource(tf, 'google_compute_region_instance_group_manager', 'forwarder');
     expect(mig).toHaveProperty('distribution_policy_zones');
-    expect(block(mig, 'version').instance_template).toContain('google_compute_instance_template.forwarder');
+    expect(block(mig, 'version').instance_template).toContain(
+      'google_compute_instance_template.forwarder',
+    );
     const healing = block(mig, 'auto_healing_policies');
     expect(healing.health_check).toContain('forwarder_autohealing');
     const hc = resource(tf, 'google_compute_region_health_check', 'forwarder_autohealing');
@@ -315,10 +331,14 @@ describe('UDP forwarder', () => {
     expect(cos?.project).toBe('cos-cloud');
     expect(String(cos?.family)).toMatch(/^cos-/);
     expect(block(template, 'disk').source_image).toContain('data.google_compute_image.cos');
-    expect(block(template, 'service_account').email).toBe('${google_service_account.forwarder.email}');
+    expect(block(template, 'service_account').email).toBe(
+      `\${google_service_account.forwarder.email}`,
+    );
     const metadata = template.metadata as Record<string, string>;
     expect(metadata).not.toHaveProperty('gce-container-declaration');
-    expect(metadata['user-data']).toMatch(/templatefile\("\$\{path\.module\}\/cloud-init\/forwarder\.yaml"/);
+    expect(metadata['user-data']).toMatch(
+      /templatefile\("\$\{path\.module\}\/cloud-init\/forwarder\.yaml"/,
+    );
     expect(template.tags).toEqual(['udp-forwarder']);
   });
 
@@ -326,16 +346,20 @@ describe('UDP forwarder', () => {
     const backend = resource(tf, 'google_compute_region_backend_service', 'forwarder');
     expect(backend.protocol).toBe('UDP');
     expect(backend.load_balancing_scheme).toBe('EXTERNAL');
-    expect(backend.health_checks).toEqual(['${google_compute_region_health_check.forwarder_lb.id}']);
+    expect(backend.health_checks).toEqual([
+      `\${google_compute_region_health_check.forwarder_lb.id}`,
+    ]);
     const hc = resource(tf, 'google_compute_region_health_check', 'forwarder_lb');
     expect(resolve(tf, block(hc, 'tcp_health_check').port)).toBe(HEALTH_PORT);
-    expect(block(backend, 'backend').group).toContain('google_compute_region_instance_group_manager.forwarder');
+    expect(block(backend, 'backend').group).toContain(
+      'google_compute_region_instance_group_manager.forwarder',
+    );
 
     const rule = resource(tf, 'google_compute_forwarding_rule', 'forwarder');
     expect(rule.ip_protocol).toBe('UDP');
     expect(rule.load_balancing_scheme).toBe('EXTERNAL');
     expect(resolve(tf, rule.ports)).toEqual([UDP_PORT]);
-    expect(rule.ip_address).toBe('${google_compute_address.forwarder.address}');
+    expect(rule.ip_address).toBe(`\${google_compute_address.forwarder.address}`);
     expect(rule.backend_service).toContain('google_compute_region_backend_service.forwarder');
     expect(tf.resources.google_compute_target_pool).toBeUndefined();
   });
@@ -376,17 +400,17 @@ describe('DNS, registry and images', () => {
     expect(tf.variables.primary_domain?.default).toBe('telemetry.runmat.com');
     expect(tf.variables.legacy_domain?.default).toBe('telemetry.runmat.org');
     expect(localMap(tf, 'domains')).toEqual({
-      primary: '${var.primary_domain}',
-      legacy: '${var.legacy_domain}',
+      primary: `\${var.primary_domain}`,
+      legacy: `\${var.legacy_domain}`,
     });
-    expect(resource(tf, 'google_dns_managed_zone', 'telemetry').for_each).toBe('${local.domains}');
+    expect(resource(tf, 'google_dns_managed_zone', 'telemetry').for_each).toBe(`\${local.domains}`);
     const https = resource(tf, 'google_dns_record_set', 'https');
-    expect(https.for_each).toBe('${local.domains}');
-    expect(https.rrdatas).toEqual(['${google_compute_global_address.https.address}']);
+    expect(https.for_each).toBe(`\${local.domains}`);
+    expect(https.rrdatas).toEqual([`\${google_compute_global_address.https.address}`]);
     const udp = resource(tf, 'google_dns_record_set', 'udp');
-    expect(udp.for_each).toBe('${local.domains}');
-    expect(udp.name).toBe('udp.${each.value}.');
-    expect(udp.rrdatas).toEqual(['${google_compute_address.forwarder.address}']);
+    expect(udp.for_each).toBe(`\${local.domains}`);
+    expect(udp.name).toBe(`udp.\${each.value}.`);
+    expect(udp.rrdatas).toEqual([`\${google_compute_address.forwarder.address}`]);
   });
 
   it('keeps images in Artifact Registry with immutable tags and a cleanup policy', () => {
@@ -398,21 +422,24 @@ describe('DNS, registry and images', () => {
     expect(policies.map((p) => p.action)).toEqual(expect.arrayContaining(['KEEP', 'DELETE']));
   });
 
-  it.each(['worker_image', 'forwarder_image'])('%s rejects latest and requires a tag or digest', (name) => {
-    const v = tf.variables[name]!;
-    if ('default' in v) expect(String(v.default)).not.toMatch(/latest/);
-    const [validation] = blocks(v, 'validation');
-    const condition = String(validation!.condition);
-    const repo = 'us-central1-docker.pkg.dev/runmat-prod/telemetry/worker';
-    const ok = (image: string) => evaluateRegexCondition(condition, image);
-    expect(ok(`${repo}:3f9c2a1d7b0e4c5f8a6b2d1e0f9c8b7a6d5e4f3a`)).toBe(true);
-    expect(ok(`${repo}@sha256:${'a1'.repeat(32)}`)).toBe(true);
-    expect(ok(`${repo}:v1.2.3`)).toBe(true);
-    expect(ok(`${repo}:latest`)).toBe(false);
-    expect(ok(repo)).toBe(false);
-    expect(ok(`${repo}:`)).toBe(false);
-    expect(ok(`${repo}@sha256:short`)).toBe(false);
-  });
+  it.each(['worker_image', 'forwarder_image'])(
+    '%s rejects latest and requires a tag or digest',
+    (name) => {
+      const v = tf.variables[name]!;
+      if ('default' in v) expect(String(v.default)).not.toMatch(/latest/);
+      const [validation] = blocks(v, 'validation');
+      const condition = String(validation!.condition);
+      const repo = 'us-central1-docker.pkg.dev/runmat-prod/telemetry/worker';
+      const ok = (image: string) => evaluateRegexCondition(condition, image);
+      expect(ok(`${repo}:3f9c2a1d7b0e4c5f8a6b2d1e0f9c8b7a6d5e4f3a`)).toBe(true);
+      expect(ok(`${repo}@sha256:${'a1'.repeat(32)}`)).toBe(true);
+      expect(ok(`${repo}:v1.2.3`)).toBe(true);
+      expect(ok(`${repo}:latest`)).toBe(false);
+      expect(ok(repo)).toBe(false);
+      expect(ok(`${repo}:`)).toBe(false);
+      expect(ok(`${repo}@sha256:short`)).toBe(false);
+    },
+  );
 
   it('does not default any image anywhere to latest', () => {
     for (const [file, src] of Object.entries(tf.sources)) {

@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HEALTH_PORT, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './support/terraform.ts';
+
+const read = (p: string) => readFile(join(REPO_ROOT, p), 'utf8');
+
+/** Instructions with line continuations joined, comments dropped. */
+function instructions(src: string): string[] {
+  return src
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
+}
+
+describe.each([
+  { app: 'worker', expose: [`${WORKER_PORT}`] },
+  { app: 'udp-forwarder', expose: [`${UDP_PORT}/udp`, `${HEALTH_PORT}/tcp`] },
+])('apps/$app/Dockerfile', ({ app, expose }) => {
+  it('builds in one stage and runs the pruned bundle as a non-root user in another', async () => {
+    const lines = instructions(await read(`apps/${app}/Dockerfile`));
+    const base = lines.find((l) => l.startsWith('ARG NODE_IMAGE='))!;
+    // An exact LTS release, never a floating tag.
+    expect(base).toMatch(
+      /^ARG NODE_IMAGE=node:(20|22|24)\.\d+\.\d+-bookworm-slim(@sha256:[a-f0-9]{64})?$/,
+    );
+    const froms = lines.filter((l) => l.startsWith('FROM '));
+    expect(froms).toEqual([`FROM \${NODE_IMAGE} AS build`, `FROM \${NODE_IMAGE} AS runtime`]);
+    expect(lines).toContain('RUN corepack enable && corepack prepare pnpm@10.34.8 --activate');
+    expect(lines.some((l) => l.includes('pnpm install --frozen-lockfile'))).toBe(true);
+    expect(lines.some((l) => l.endsWith(`bash infra/scripts/prune-app.sh ${app} /out`))).toBe(true);
+
+    const runtime = lines.slice(lines.indexOf(`FROM \${NODE_IMAGE} AS runtime`));
+    expect(runtime.filter((l) => l.startsWith('COPY'))).toEqual(['COPY --from=build /out ./']);
+    expect(runtime).toContain('USER node');
+    expect(runtime.indexOf('USER node')).toBeLessThan(
+      runtime.findIndex((l) => l.startsWith('CMD')),
+    );
+    expect(runtime.at(-1)).toBe('CMD ["node", "dist/server.js"]');
+    const exposed = runtime
+      .find((l) => l.startsWith('EXPOSE '))!
+      .split(/\s+/)
+      .slice(1);
+    expect(exposed).toEqual(expose);
+  });
+});
+
+describe('.dockerignore', () => {
+  it('keeps dependencies, build output, VCS data and Terraform state out of the context', async () => {
+    const rules = (await read('.dockerignore')).split('\n').map((l) => l.trim());
+    for (const r of ['**/node_modules', '**/dist', '.git', '**/*.tfstate', '**/.env']) {
+      expect(rules).toContain(r);
+    }
+    // The build stage runs this script, so it must stay in the context.
+    expect(rules.some((r) => r === 'infra' || r === 'infra/scripts' || r === 'infra/**')).toBe(
+      false,
+    );
+  });
+});
