@@ -6,13 +6,20 @@ import {
   LEGACY_FINISHED_EXAMPLE,
 } from '@runmat-telemetry/schema';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
-type WithIds<T> = Mutable<T> & { cid: string; session_id: string };
+/** The example's shape with its literal types widened, so tests can alter any field. */
+type Widen<T> = T extends string
+  ? string
+  : T extends number
+    ? number
+    : T extends boolean
+      ? boolean
+      : { -readonly [K in keyof T]: Widen<T[K]> };
+type WithIds<T> = Widen<T> & { cid: string; session_id: string };
 
 // The worker deduplicates by uuid (derived from session_id for legacy and
 // installer events), so every event a test sends gets ids of its own.
 function withIds<T extends object>(example: T, uuid: boolean): WithIds<T> {
-  const copy = structuredClone(example) as WithIds<T> & { uuid?: string };
+  const copy = structuredClone(example) as unknown as WithIds<T> & { uuid?: string };
   copy.cid = randomUUID();
   copy.session_id = randomUUID();
   if (uuid) copy.uuid = randomUUID();

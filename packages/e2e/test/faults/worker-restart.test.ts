@@ -1,0 +1,144 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ForwarderApp,
+  freshCanonicalStarted,
+  type Pipeline,
+  type Sample,
+  scrapeMetrics,
+  sendDatagrams,
+  settle,
+  startForwarder,
+  startPipeline,
+  sumMetric,
+  waitFor,
+} from '../../src/harness/index.js';
+
+// Quick backoff so a restart a second long is retried through, not waited out.
+const FAST_RETRY = { RETRY_BASE_MS: '50', RETRY_MAX_MS: '300', RETRY_MAX_ELAPSED_MS: '30000' };
+
+let pipeline: Pipeline;
+let tinyQueue: ForwarderApp | undefined;
+
+beforeAll(async () => {
+  pipeline = await startPipeline({ env: { forwarder: FAST_RETRY } });
+});
+
+afterAll(async () => {
+  await tinyQueue?.process.stop();
+  await pipeline?.close();
+});
+
+/**
+ * Sends datagrams at a steady pace in the background, like a fleet of
+ * clients that keeps going whatever happens to the collector.
+ */
+function steadyTraffic(host: string, port: number, total: number, everyMs: number) {
+  const uuids: string[] = [];
+  const done = (async () => {
+    for (let i = 0; i < total; i++) {
+      const event = freshCanonicalStarted();
+      await sendDatagrams(host, port, [event]);
+      uuids.push(event.uuid);
+      // Pacing, not waiting for an outcome: this is the traffic's rate.
+      await delay(everyMs);
+    }
+  })();
+  return { uuids, done };
+}
+
+async function forwarderSamples(app: { healthUrl: string }): Promise<Sample[]> {
+  return scrapeMetrics(`${app.healthUrl}/metrics`);
+}
+
+const queueIdle = (s: Sample[]) =>
+  sumMetric(s, 'forwarder_queue_events') === 0 && sumMetric(s, 'forwarder_inflight_requests') === 0;
+
+describe('the worker is stopped and restarted while UDP traffic continues', () => {
+  it('every datagram accepted before, during and after the restart arrives exactly once', async () => {
+    const { udpHost, udpPort } = pipeline.endpoints;
+    const traffic = steadyTraffic(udpHost, udpPort, 120, 15);
+
+    await waitFor(() => traffic.uuids.length >= 30, { message: '30 events before the stop' });
+    await pipeline.stopWorker();
+    const sentWhileDown = traffic.uuids.length;
+    await waitFor(() => traffic.uuids.length >= sentWhileDown + 40, {
+      message: '40 events while the worker is down',
+    });
+    await pipeline.startWorker();
+    await traffic.done;
+
+    await waitFor(
+      async () => {
+        const seen = new Set(
+          (await pipeline.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid),
+        );
+        return traffic.uuids.every((u) => seen.has(u));
+      },
+      { timeoutMs: 30_000, message: 'all 120 events at PostHog' },
+    );
+    await settle(pipeline);
+
+    const arrived = (await pipeline.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid);
+    for (const u of traffic.uuids)
+      expect(
+        arrived.filter((a) => a === u),
+        u,
+      ).toHaveLength(1);
+
+    const samples = await forwarderSamples(pipeline.forwarder);
+    expect(sumMetric(samples, 'forwarder_datagrams_received_total')).toBeGreaterThanOrEqual(120);
+    expect(sumMetric(samples, 'forwarder_datagrams_dropped_total')).toBe(0);
+    expect(sumMetric(samples, 'forwarder_events_failed_total')).toBe(0);
+    // The outage was real: some batch had to be retried.
+    expect(sumMetric(samples, 'forwarder_retries_total')).toBeGreaterThan(0);
+  });
+
+  it('beyond the queue bound: the overflow is counted as dropped, the rest arrives once', async () => {
+    tinyQueue = await startForwarder({
+      workerUrl: pipeline.endpoints.workerUrl,
+      ingestionKey: pipeline.key,
+      env: {
+        ...FAST_RETRY,
+        QUEUE_MAX_EVENTS: '10',
+        BATCH_MAX_EVENTS: '5',
+        FORWARDER_CONCURRENCY: '1',
+      },
+    });
+    const forwarder = tinyQueue;
+    await pipeline.stopWorker();
+    const events = Array.from({ length: 60 }, () => freshCanonicalStarted());
+    await sendDatagrams(forwarder.udpHost, forwarder.udpPort, events);
+    await waitFor(
+      async () =>
+        sumMetric(await forwarderSamples(forwarder), 'forwarder_datagrams_received_total') >= 60,
+      { message: 'the forwarder to read all 60 datagrams' },
+    );
+    await pipeline.startWorker();
+
+    const final = await waitFor(
+      async () => {
+        const s = await forwarderSamples(forwarder);
+        return queueIdle(s) && sumMetric(s, 'forwarder_events_forwarded_total') > 0 ? s : undefined;
+      },
+      { timeoutMs: 20_000, message: 'the tiny-queue forwarder to drain' },
+    );
+    const dropped = sumMetric(final, 'forwarder_datagrams_dropped_total', { reason: 'queue_full' });
+    const forwarded = sumMetric(final, 'forwarder_events_forwarded_total');
+    expect(dropped).toBeGreaterThan(0);
+    expect(forwarded + dropped).toBe(60);
+
+    const cids = new Set(events.map((e) => e.cid));
+    const arrivedOf = async () =>
+      (await pipeline.sinkApi.events({ destination: 'posthog' })).filter((e) =>
+        cids.has(e.distinct_id),
+      );
+    await waitFor(async () => (await arrivedOf()).length >= forwarded, {
+      message: `${forwarded} forwarded events at PostHog`,
+    });
+    await settle(pipeline);
+    const arrived = await arrivedOf();
+    expect(arrived).toHaveLength(forwarded);
+    expect(new Set(arrived.map((e) => e.uuid)).size).toBe(forwarded);
+  });
+});
