@@ -61,6 +61,7 @@ async function expectDeliveredOnce(run: ClientRun): Promise<void> {
 describe('a client run reaches PostHog and GA4', () => {
   it('over UDP only', async () => {
     const run = await emit('udp');
+    for (const s of run.sent) expect(s.via).toEqual(['udp']);
     await expectDeliveredOnce(run);
   });
 

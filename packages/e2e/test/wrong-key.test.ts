@@ -50,8 +50,10 @@ describe('a wrong ingestion key delivers nothing', () => {
       ...(await transportConfig(pipeline.endpoints, 'http')),
       key: 'dev_wrong_key_0000000000000000',
     });
-    // Telemetry failures never fail the host's run.
-    expect(run.code, run.stderr).toBe(0);
+    // `emit` reports that nothing was delivered; the worker said why.
+    expect(run.sent).toEqual([]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/failed runtime\.run\.started [0-9a-f-]{36} via http: .*401/);
     const sentinels = await settle(pipeline);
     const events = await pipeline.sinkApi.events();
     expect(events.filter((e) => !sentinels.includes(e.distinct_id))).toEqual([]);
