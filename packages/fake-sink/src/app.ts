@@ -10,6 +10,8 @@ export interface SinkAppOptions {
   maxEvents?: number | undefined;
   /** When set, the only PostHog project key accepted (others get 401). */
   apiKey?: string | undefined;
+  /** When set, GA4 requests with another `api_secret` are answered 204 and discarded, as GA4 does. */
+  gaApiSecret?: string | undefined;
   /** Fastify's logger option; off by default for library use. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -33,7 +35,11 @@ export function buildSinkApp(options: SinkAppOptions = {}): {
   app: FastifyInstance;
   state: SinkState;
 } {
-  const state = new SinkState({ maxEvents: options.maxEvents, apiKey: options.apiKey });
+  const state = new SinkState({
+    maxEvents: options.maxEvents,
+    apiKey: options.apiKey,
+    gaApiSecret: options.gaApiSecret,
+  });
   // One log line per request would drown the `listening` line in a busy e2e run.
   const app = Fastify({
     logger: options.logger ?? false,

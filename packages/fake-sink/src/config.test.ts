@@ -8,6 +8,7 @@ describe('loadSinkConfig', () => {
       host: '127.0.0.1',
       maxEvents: 10_000,
       apiKey: undefined,
+      gaApiSecret: undefined,
       logLevel: 'info',
     });
   });

@@ -7,6 +7,8 @@ export interface SinkConfig {
   maxEvents: number;
   /** When set, the only PostHog project key accepted. */
   apiKey: string | undefined;
+  /** When set, the only GA4 api_secret whose requests are kept. */
+  gaApiSecret: string | undefined;
   logLevel: string;
 }
 
@@ -16,6 +18,7 @@ export const SINK_ENV = {
   host: 'HOST',
   maxEvents: 'SINK_MAX_EVENTS',
   apiKey: 'SINK_POSTHOG_API_KEY',
+  gaApiSecret: 'SINK_GA_API_SECRET',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -71,6 +74,7 @@ export function loadSinkConfig(env: NodeJS.ProcessEnv = process.env): SinkConfig
     host,
     maxEvents: intVar(env, SINK_ENV.maxEvents, DEFAULT_MAX_EVENTS, 1, 10_000_000),
     apiKey: env[SINK_ENV.apiKey]?.trim() || undefined,
+    gaApiSecret: env[SINK_ENV.gaApiSecret]?.trim() || undefined,
     logLevel,
   };
 }

@@ -5,7 +5,7 @@ import { decodeBody, MAX_BODY_BYTES } from './request-body.js';
 import type { SinkState } from './sink-state.js';
 
 interface Ga4Query {
-  Querystring: { measurement_id?: string; api_secret?: string };
+  Querystring: { measurement_id?: string; api_secret?: string; firebase_app_id?: string };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -36,10 +36,20 @@ export async function ga4Routes(app: FastifyInstance, opts: { state: SinkState }
 
   app.post<Ga4Query>('/mp/collect', { preHandler }, async (request, reply) => {
     const decoded = decodeBody(request.body);
-    const measurementId = request.query.measurement_id;
+    const { measurement_id: measurementId, api_secret: apiSecret } = request.query;
     const body = decoded.ok ? decoded.value : undefined;
-    const validation = validateGa4Request(body, { measurementId });
+    const validation = validateGa4Request(body, {
+      measurementId,
+      firebaseAppId: request.query.firebase_app_id,
+      apiSecret,
+      requireApiSecret: true,
+    });
     state.countViolations(validation.all.length);
+    // GA4 answers 2xx to a wrong secret and silently discards the data.
+    if (state.gaApiSecret !== undefined && apiSecret !== state.gaApiSecret) {
+      state.countGa4Dropped();
+      return reply.code(204).send();
+    }
     if (isRecord(body) && Array.isArray(body.events)) {
       const receivedAt = Date.now();
       const clientId = body.client_id ?? body.app_instance_id;
@@ -69,6 +79,7 @@ export async function ga4Routes(app: FastifyInstance, opts: { state: SinkState }
     const decoded = decodeBody(request.body);
     const validation = validateGa4Request(decoded.ok ? decoded.value : undefined, {
       measurementId: request.query.measurement_id,
+      firebaseAppId: request.query.firebase_app_id,
     });
     return reply.code(200).send({ validationMessages: validation.all });
   });

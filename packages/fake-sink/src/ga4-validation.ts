@@ -107,6 +107,15 @@ export interface Ga4Validation {
 export interface Ga4RequestContext {
   /** `measurement_id` from the query string; GA4 drops requests without one. */
   measurementId?: string | undefined;
+  /** `firebase_app_id`, which app streams send instead of measurement_id. */
+  firebaseAppId?: string | undefined;
+  /**
+   * `api_secret` from the query string, checked only when `requireApiSecret`
+   * is set: GA4's validation server ignores it, but `/mp/collect` drops
+   * requests without one, so the sink flags its absence there.
+   */
+  apiSecret?: string | undefined;
+  requireApiSecret?: boolean;
 }
 
 function validateEvent(event: unknown, index: number): Ga4ValidationMessage[] {
@@ -270,9 +279,14 @@ export function validateGa4Request(body: unknown, context: Ga4RequestContext = {
     request.push(msg('', 'VALUE_INVALID', 'The request body must be a JSON object.'));
     return { request, events, all: request };
   }
-  if (context.measurementId === undefined || context.measurementId === '') {
+  if (!context.measurementId && !context.firebaseAppId) {
     request.push(
       msg('measurement_id', 'VALUE_REQUIRED', 'The measurement_id query parameter is required.'),
+    );
+  }
+  if (context.requireApiSecret && !context.apiSecret) {
+    request.push(
+      msg('api_secret', 'VALUE_REQUIRED', 'The api_secret query parameter is required.'),
     );
   }
   const clientId = body.client_id;

@@ -32,6 +32,8 @@ export interface StartFakeSinkOptions {
   maxEvents?: number;
   /** When set, the only PostHog project key accepted. */
   apiKey?: string;
+  /** When set, GA4 requests with another `api_secret` are answered 204 and discarded, as GA4 does. */
+  gaApiSecret?: string;
 }
 
 /** Options for `waitForEvents`. */
@@ -69,7 +71,11 @@ export interface FakeSink {
 
 /** Starts a fake PostHog + GA4 sink on loopback, on an ephemeral port by default. */
 export async function startFakeSink(opts: StartFakeSinkOptions = {}): Promise<FakeSink> {
-  const { app, state } = buildSinkApp({ maxEvents: opts.maxEvents, apiKey: opts.apiKey });
+  const { app, state } = buildSinkApp({
+    maxEvents: opts.maxEvents,
+    apiKey: opts.apiKey,
+    gaApiSecret: opts.gaApiSecret,
+  });
   const bound = await listenQuietly(app, opts.port ?? 0, opts.host ?? '127.0.0.1');
   const events = (filter?: EventFilter) => state.store.list(filter);
   return {

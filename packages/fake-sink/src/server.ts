@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const { app } = buildSinkApp({
     maxEvents: config.maxEvents,
     apiKey: config.apiKey,
+    gaApiSecret: config.gaApiSecret,
     logger: { level: config.logLevel },
   });
 

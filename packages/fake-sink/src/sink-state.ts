@@ -4,7 +4,17 @@ import { FaultInjector } from './fault-injector.js';
 /** Counts since start (or the last `clear()`), as `GET /_sink/stats` answers. */
 export interface SinkStats {
   posthog: { requests: number; events: number; rejected: number };
-  ga4: { requests: number; events: number; violations: number; debugRequests: number };
+  /**
+   * `violations` counts GA4 rule findings on `/mp/collect`; `dropped` counts
+   * requests discarded for a wrong `api_secret` (when the sink checks it).
+   */
+  ga4: {
+    requests: number;
+    events: number;
+    violations: number;
+    debugRequests: number;
+    dropped: number;
+  };
   /** Events pushed out of the bounded store by newer ones. */
   evicted: number;
   /** Events currently held. */
@@ -22,19 +32,28 @@ export class SinkState {
   readonly faults = new FaultInjector();
   /** When set, the only PostHog project key accepted. */
   readonly apiKey: string | undefined;
+  /** When set, GA4 requests with another `api_secret` are dropped, as GA4 does. */
+  readonly gaApiSecret: string | undefined;
   private counters = SinkState.zero();
   private clearCount = 0;
   private readonly startedAt = Date.now();
 
-  constructor(opts: { maxEvents?: number | undefined; apiKey?: string | undefined } = {}) {
+  constructor(
+    opts: {
+      maxEvents?: number | undefined;
+      apiKey?: string | undefined;
+      gaApiSecret?: string | undefined;
+    } = {},
+  ) {
     this.store = new EventStore(opts.maxEvents);
     this.apiKey = opts.apiKey;
+    this.gaApiSecret = opts.gaApiSecret;
   }
 
   private static zero() {
     return {
       posthog: { requests: 0, events: 0, rejected: 0 },
-      ga4: { requests: 0, events: 0, violations: 0, debugRequests: 0 },
+      ga4: { requests: 0, events: 0, violations: 0, debugRequests: 0, dropped: 0 },
     };
   }
 
@@ -52,6 +71,10 @@ export class SinkState {
 
   countViolations(n: number): void {
     this.counters.ga4.violations += n;
+  }
+
+  countGa4Dropped(): void {
+    this.counters.ga4.dropped++;
   }
 
   countDebugRequest(): void {

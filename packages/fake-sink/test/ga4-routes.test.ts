@@ -44,7 +44,13 @@ describe('GA4 /mp/collect', () => {
     expect(events[1]?.properties).toEqual({ success: true, duration_us: 12 });
     expect(events[0]?.timestamp).toBe(1_700_000_000_000_000);
     expect(events.some((e) => e.violations !== undefined)).toBe(false);
-    expect(state.stats().ga4).toEqual({ requests: 1, events: 2, violations: 0, debugRequests: 0 });
+    expect(state.stats().ga4).toEqual({
+      requests: 1,
+      events: 2,
+      violations: 0,
+      debugRequests: 0,
+      dropped: 0,
+    });
   });
 
   it('still answers 204 to invalid events, like GA4, and records their violations', async () => {
@@ -69,6 +75,45 @@ describe('GA4 /mp/collect', () => {
     expect((await post(`/mp/collect${QS}`, 'not json')).statusCode).toBe(204);
     expect(state.store.list()).toEqual([]);
     expect(state.stats().ga4).toMatchObject({ requests: 1, events: 0, violations: 1 });
+  });
+
+  it('flags a missing api_secret on /mp/collect, where GA4 would drop the request', async () => {
+    expect(
+      (await post('/mp/collect?measurement_id=G-TEST', { client_id: 'c', events: [{ name: 'a' }] }))
+        .statusCode,
+    ).toBe(204);
+    expect(state.store.list()[0]?.violations).toEqual([
+      {
+        fieldPath: 'api_secret',
+        validationCode: 'VALUE_REQUIRED',
+        description: expect.any(String),
+      },
+    ]);
+  });
+
+  it('accepts firebase_app_id in place of measurement_id', async () => {
+    await post('/mp/collect?firebase_app_id=1:2:android:3&api_secret=s', {
+      app_instance_id: 'a',
+      events: [{ name: 'a' }],
+    });
+    expect(state.store.list()[0]).toMatchObject({ distinct_id: 'a' });
+    expect(state.store.list()[0]?.violations).toBeUndefined();
+  });
+
+  it('discards, with a 204, requests whose api_secret is not the configured one', async () => {
+    await app.close();
+    ({ app, state } = buildSinkApp({ gaApiSecret: 'right' }));
+    const body = { client_id: 'c', events: [{ name: 'a' }] };
+    expect((await post('/mp/collect?measurement_id=G-1&api_secret=wrong', body)).statusCode).toBe(
+      204,
+    );
+    expect((await post('/mp/collect?measurement_id=G-1', body)).statusCode).toBe(204);
+    expect(state.store.list()).toEqual([]);
+    expect((await post('/mp/collect?measurement_id=G-1&api_secret=right', body)).statusCode).toBe(
+      204,
+    );
+    expect(state.store.list()).toHaveLength(1);
+    expect(state.stats().ga4).toMatchObject({ requests: 3, events: 1, dropped: 2 });
   });
 });
 
