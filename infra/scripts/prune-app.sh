@@ -34,17 +34,26 @@ mkdir -p "$(dirname "$outdir")"
 outdir="$(cd "$(dirname "$outdir")" && pwd)/$(basename "$outdir")"
 rm -rf "$outdir"
 
+# pnpm may only be reachable through the pnpm that launched us (npx pnpm ...).
+if command -v pnpm >/dev/null 2>&1; then
+  PNPM=(pnpm)
+elif [[ "${npm_execpath:-}" == *pnpm* ]]; then
+  PNPM=(node "$npm_execpath")
+else
+  PNPM=(npx --yes pnpm@10.34.8)
+fi
+
 cd "$repo_root"
 if [[ "${PRUNE_SKIP_BUILD:-0}" != "1" ]]; then
   # turbo builds the app and its workspace dependencies (^build) and reuses
   # its cache, so re-running this script is cheap.
-  pnpm exec turbo run build --filter="$pkg" --output-logs=errors-only
+  "${PNPM[@]}" exec turbo run build --filter="$pkg" --output-logs=errors-only
 fi
 
 # --legacy: pnpm 10 only deploys non-injected workspaces through the legacy
 # path. --prefer-offline: the store already holds every package after install;
 # this keeps the script working on machines and builders without a registry.
-pnpm --filter "$pkg" deploy --prod --legacy --prefer-offline "$outdir" >/dev/null
+"${PNPM[@]}" --filter "$pkg" deploy --prod --legacy --prefer-offline "$outdir" >/dev/null
 
 if [[ ! -f "$outdir/dist/server.js" ]]; then
   echo "prune-app: $outdir/dist/server.js missing; did the build run?" >&2

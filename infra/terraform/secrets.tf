@@ -2,19 +2,28 @@
 # (write-only, so never in state) or out of band with
 # `gcloud secrets versions add`; workloads always read the latest version.
 locals {
-  secrets = {
-    worker-ingestion-keys   = { env = "INGESTION_KEY", value = var.worker_ingestion_keys }
-    posthog-api-key         = { env = "POSTHOG_API_KEY", value = var.posthog_api_key }
-    ga-api-secret           = { env = "GA_API_SECRET", value = var.ga_api_secret }
-    forwarder-ingestion-key = { env = "TELEMETRY_INGESTION_KEY", value = var.forwarder_ingestion_key }
+  # secret id => the env var its value is read into.
+  secret_env = {
+    worker-ingestion-keys   = "INGESTION_KEY"
+    posthog-api-key         = "POSTHOG_API_KEY"
+    ga-api-secret           = "GA_API_SECRET"
+    forwarder-ingestion-key = "TELEMETRY_INGESTION_KEY"
+  }
+
+  # Kept apart from secret_env so nothing iterated by for_each is sensitive.
+  secret_values = {
+    worker-ingestion-keys   = var.worker_ingestion_keys
+    posthog-api-key         = var.posthog_api_key
+    ga-api-secret           = var.ga_api_secret
+    forwarder-ingestion-key = var.forwarder_ingestion_key
   }
 
   # Which secrets have a value is not itself secret; only the values are.
-  secrets_with_values = nonsensitive(toset([for id, s in local.secrets : id if s.value != null]))
+  secrets_with_values = nonsensitive(toset([for id, v in local.secret_values : id if v != null]))
 }
 
 resource "google_secret_manager_secret" "this" {
-  for_each = local.secrets
+  for_each = local.secret_env
 
   secret_id = "telemetry-${each.key}"
   labels    = local.labels
@@ -30,7 +39,7 @@ resource "google_secret_manager_secret_version" "this" {
   for_each = local.secrets_with_values
 
   secret                 = google_secret_manager_secret.this[each.key].id
-  secret_data_wo         = local.secrets[each.key].value
+  secret_data_wo         = local.secret_values[each.key]
   secret_data_wo_version = var.secret_values_version
 }
 

@@ -62,7 +62,7 @@ resource "google_cloud_run_v2_service" "worker" {
       }
 
       dynamic "env" {
-        for_each = merge(local.worker_env, local.ga_enabled ? local.worker_ga_env : {})
+        for_each = merge(local.worker_env, { for k, v in local.worker_ga_env : k => v if local.ga_enabled })
         content {
           name  = env.key
           value = env.value
@@ -70,7 +70,7 @@ resource "google_cloud_run_v2_service" "worker" {
       }
 
       dynamic "env" {
-        for_each = merge(local.worker_secret_env, local.ga_enabled ? local.worker_ga_secret_env : {})
+        for_each = merge(local.worker_secret_env, { for k, v in local.worker_ga_secret_env : k => v if local.ga_enabled })
         content {
           name = env.key
           value_source {

@@ -171,16 +171,19 @@ describe('contract with the apps', () => {
     expect(Object.keys(localMap(tf, 'forwarder_secret_env'))).toEqual([...FORWARDER_SECRET_ENV]);
   });
 
-  it('names in local.secrets the same env vars the workloads read', () => {
-    const secrets = localMap(tf, 'secrets') as Record<string, { env: string }>;
-    expect(new Set(Object.values(secrets).map((s) => s.env))).toEqual(secretEnvNames);
+  it('names in local.secret_env the same env vars the workloads read', () => {
+    const secretEnv = localMap(tf, 'secret_env') as Record<string, string>;
+    expect(new Set(Object.values(secretEnv))).toEqual(secretEnvNames);
+    expect(Object.keys(localMap(tf, 'secret_values')).sort()).toEqual(
+      Object.keys(secretEnv).sort(),
+    );
     const referenced = {
       ...localMap(tf, 'worker_secret_env'),
       ...localMap(tf, 'worker_ga_secret_env'),
       ...localMap(tf, 'forwarder_secret_env'),
     } as Record<string, string>;
     for (const [env, id] of Object.entries(referenced)) {
-      expect(secrets[id]?.env, `secret ${id}`).toBe(env);
+      expect(secretEnv[id], `secret ${id}`).toBe(env);
     }
   });
 });
@@ -202,7 +205,7 @@ describe('secrets', () => {
       }
     }
     // The only place secret variables may be read is the secret version
-    // resource's write-only argument (via local.secrets).
+    // resource's write-only argument (via local.secret_values).
     for (const [file, src] of Object.entries(tf.sources)) {
       for (const v of SECRET_VARIABLES) {
         const uses = src.split(`var.${v}`).length - 1;
@@ -213,6 +216,10 @@ describe('secrets', () => {
     const version = resource(tf, 'google_secret_manager_secret_version', 'this');
     expect(version).toHaveProperty('secret_data_wo');
     expect(version).not.toHaveProperty('secret_data');
+    expect(version.secret_data_wo).toBe(`\${local.secret_values[each.key]}`);
+    expect(resource(tf, 'google_secret_manager_secret', 'this').for_each).toBe(
+      `\${local.secret_env}`,
+    );
   });
 
   it('grants secret access per secret to the one service account that reads it', () => {
