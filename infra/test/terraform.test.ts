@@ -113,6 +113,16 @@ describe('module layout', () => {
     }
   });
 
+  it('uses every variable and local it declares', () => {
+    const all = Object.values(tf.sources).join('\n');
+    for (const name of Object.keys(tf.variables)) {
+      expect(all.includes(`var.${name}`), `variable ${name} unused`).toBe(true);
+    }
+    for (const name of Object.keys(tf.locals)) {
+      expect(new RegExp(`local\\.${name}\\b`).test(all), `local ${name} unused`).toBe(true);
+    }
+  });
+
   it('describes every output and exposes the endpoints, name servers and image repo', () => {
     for (const [name, o] of Object.entries(tf.outputs)) {
       expect(String(o.description ?? '').length, name).toBeGreaterThan(10);
