@@ -10,6 +10,8 @@ interface EventsQuery {
   distinct_id?: string;
   /** Only events with a larger `seq`: lets the page fetch just what is new. */
   after?: string;
+  /** Only the newest N matching events: lets the page open on a full store cheaply. */
+  limit?: string;
 }
 
 /** Routes for tests and people: events, stats, faults and the page at `/`. */
@@ -63,6 +65,15 @@ export async function inspectRoutes(app: FastifyInstance, opts: { state: SinkSta
           .send({ error: 'invalid_query', message: 'after must be a non-negative integer' });
       }
       events = events.filter((e) => e.seq > after);
+    }
+    if (q.limit !== undefined && q.limit !== '') {
+      const limit = Number(q.limit);
+      if (!Number.isInteger(limit) || limit < 1) {
+        return reply
+          .code(400)
+          .send({ error: 'invalid_query', message: 'limit must be a positive integer' });
+      }
+      if (events.length > limit) events = events.slice(events.length - limit);
     }
     return { events, evicted: state.store.evicted };
   });

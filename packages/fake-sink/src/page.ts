@@ -71,7 +71,7 @@ function addRow(e) {
 async function refresh() {
   try {
     const [eventsRes, statsRes] = await Promise.all([
-      fetch('/_sink/events?after=' + lastSeq), fetch('/_sink/stats')]);
+      fetch('/_sink/events?limit=' + MAX_ROWS + '&after=' + lastSeq), fetch('/_sink/stats')]);
     const { events } = await eventsRes.json();
     const stats = await statsRes.json();
     // Someone cleared the sink (or it restarted): start the table over.
@@ -83,7 +83,8 @@ async function refresh() {
       return refresh();
     }
     generation = current;
-    for (const e of events) { addRow(e); lastSeq = Math.max(lastSeq, e.seq); }
+    for (const e of events) addRow(e);
+    if (events.length > 0) lastSeq = events[events.length - 1].seq;
     while (rows.children.length > MAX_ROWS) rows.removeChild(rows.lastChild);
     document.getElementById('posthog').textContent = stats.posthog.events;
     document.getElementById('ga4').textContent = stats.ga4.events;
@@ -98,15 +99,15 @@ async function refresh() {
   }
 }
 
-document.getElementById('clear').addEventListener('click', async () => {
-  await fetch('/_sink/events', { method: 'DELETE' });
-  rows.textContent = '';
-  lastSeq = 0;
-  generation = '';
-  refresh();
+document.getElementById('clear').addEventListener('click', () => {
+  fetch('/_sink/events', { method: 'DELETE' });
 });
-refresh();
-setInterval(refresh, 1000);
+// Chained rather than setInterval so a slow answer never overlaps the next poll.
+async function poll() {
+  await refresh();
+  setTimeout(poll, 1000);
+}
+poll();
 `;
 
 /** The HTML page served at `/`. */

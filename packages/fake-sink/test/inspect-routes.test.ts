@@ -57,6 +57,17 @@ describe('GET /_sink/events', () => {
     expect((await listed('?after=1')).events.map((e) => e.event)).toEqual(['two']);
   });
 
+  it('returns only the newest events up to a limit', async () => {
+    await capture('one', 'a');
+    await capture('two', 'a');
+    await capture('three', 'a');
+    expect((await listed('?limit=2')).events.map((e) => e.event)).toEqual(['two', 'three']);
+    expect((await listed('?limit=5&after=2')).events.map((e) => e.event)).toEqual(['three']);
+    expect((await app.inject({ method: 'GET', url: '/_sink/events?limit=0' })).statusCode).toBe(
+      400,
+    );
+  });
+
   it('rejects an unknown destination or a bad after with 400', async () => {
     const res = await app.inject({ method: 'GET', url: '/_sink/events?destination=mixpanel' });
     expect(res.statusCode).toBe(400);
