@@ -165,7 +165,7 @@ describe('the page at /', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.body).toContain('<table>');
-    expect(res.body).toContain('/_sink/events?after=');
+    expect(res.body).toContain('/_sink/events?limit=');
     expect(res.body).toContain('/_sink/stats');
     expect(res.body).toContain("tr.className = 'violation'");
     // No external assets: the page must work with no network.
