@@ -47,7 +47,12 @@ async function prune(app: 'worker' | 'udp-forwarder'): Promise<string> {
 
 /** Checks the bundle is production-only and self-contained. */
 async function expectSelfContained(dir: string, devOnly: string[]): Promise<void> {
-  expect((await readdir(dir)).sort()).toEqual(['dist', 'node_modules', 'package.json']);
+  // package.json#files plus what npm always packs (README, LICENSE); no sources or configs.
+  const entries = await readdir(dir);
+  expect(entries).toEqual(expect.arrayContaining(['dist', 'node_modules', 'package.json']));
+  for (const entry of entries) {
+    expect(entry).toMatch(/^(dist|node_modules|package\.json|README(\.md)?|LICEN[CS]E(\.md)?)$/i);
+  }
   const schema = join(dir, 'node_modules/@runmat-telemetry/schema');
   const schemaReal = await realpath(schema);
   expect(relative(dir, schemaReal).startsWith('..'), `schema resolves to ${schemaReal}`).toBe(
