@@ -6,6 +6,7 @@ import { listenQuietly } from './listen.js';
 import type { SinkStats } from './sink-state.js';
 
 export { buildSinkApp, type SinkAppOptions } from './app.js';
+export { ConfigError, loadSinkConfig, SINK_ENV, type SinkConfig } from './config.js';
 export {
   DEFAULT_MAX_EVENTS,
   type Destination,
@@ -20,7 +21,7 @@ export {
   type FaultStatus,
 } from './fault-injector.js';
 export { GA4_RULES, type Ga4Validation, validateGa4Request } from './ga4-validation.js';
-export type { SinkStats } from './sink-state.js';
+export type { SinkState, SinkStats } from './sink-state.js';
 
 /** Options for `startFakeSink`. */
 export interface StartFakeSinkOptions {
