@@ -110,14 +110,19 @@ export class DeliveryQueue {
    * as dropped. Resolves true when everything settled in time.
    */
   async drain(timeoutMs: number): Promise<boolean> {
-    this.#pump(Number.POSITIVE_INFINITY);
-    if (this.#inFlight.size === 0) return true;
     let timer: NodeJS.Timeout | undefined;
-    // A ref'd timer: `await telemetry.shutdown()` at the top of a module must
-    // keep the loop alive for the (bounded) drain, or Node would exit mid-await.
+    // Armed before dispatching, so the synchronous cost of starting requests
+    // counts against the bound. A ref'd timer: `await telemetry.shutdown()` at
+    // the top of a module must keep the loop alive for the (bounded) drain, or
+    // Node would exit mid-await.
     const deadline = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
+    this.#pump(Number.POSITIVE_INFINITY);
+    if (this.#inFlight.size === 0) {
+      clearTimeout(timer);
+      return true;
+    }
     const settled = (async () => {
       while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
       return true as const;

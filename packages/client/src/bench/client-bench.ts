@@ -1,0 +1,226 @@
+/**
+ * Client benchmark (`pnpm bench`): the caller-side cost of emitting an event,
+ * and how long telemetry holds a host script's exit against a live collector,
+ * a black-holed one, and with drain none, each against the same script with
+ * telemetry off, measured in the same run. Writes bench-results/client.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTelemetry } from '../telemetry.js';
+import { type BenchCollector, startBenchCollector } from './local-collectors.js';
+
+const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURE = join(PACKAGE_DIR, 'fixtures', 'emit-one-run.mjs');
+const DRAIN_TIMEOUT_MS = 50;
+const EXIT_RUNS = Number(process.env.BENCH_EXIT_RUNS ?? 9);
+const EMIT_SAMPLES = Number(process.env.BENCH_EMIT_SAMPLES ?? 20_000);
+
+const TARGETS = {
+  callerP99Us: 20,
+  liveExitMs: 15,
+  blackholeExitMs: DRAIN_TIMEOUT_MS + 10,
+  drainNoneExitMs: 3,
+};
+
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+const median = (xs: number[]) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+function writeConfig(dir: string, name: string, lines: string[]): string {
+  const path = join(dir, `${name}.toml`);
+  writeFileSync(path, `[runtime.telemetry]\n${lines.join('\n')}\n`);
+  return path;
+}
+
+async function callerCost(home: string, collector: BenchCollector) {
+  const config = writeConfig(home, 'caller', [
+    `http_endpoint = "${collector.httpUrl}"`,
+    `udp_endpoint = "${collector.udpEndpoint}"`,
+    'queue_size = 512',
+  ]);
+  const t = createTelemetry({
+    env: { HOME: home, RUNMAT_CONFIG: config, RUNMAT_TELEMETRY_KEY: 'bench' },
+    cwd: home,
+    drainOnExit: false,
+  });
+  const started: number[] = [];
+  const finished: number[] = [];
+  const finish = {
+    success: true,
+    jitUsed: true,
+    host: 'cli' as const,
+    counters: { total_executions: 42, jit_compiled: 6, interpreter_fallback: 1 },
+    provider: {
+      device: { name: 'NVIDIA RTX 4090', vendor: 'NVIDIA', backend: 'cuda' },
+      telemetry: {
+        gpu_dispatches: 12,
+        gpu_wall_ns: 1_850_000,
+        upload_bytes: 262_144,
+        download_bytes: 0,
+        fusion_cache_hits: 8,
+        fusion_cache_misses: 1,
+      },
+    },
+  };
+  const batch = 200;
+  for (let done = 0; done < EMIT_SAMPLES; done += batch) {
+    for (let i = 0; i < batch / 2; i++) {
+      let t0 = process.hrtime.bigint();
+      const run = t.startRun({ kind: 'script', jitEnabled: true, accelerateEnabled: true });
+      let t1 = process.hrtime.bigint();
+      started.push(Number(t1 - t0) / 1000);
+      t0 = process.hrtime.bigint();
+      run.finish(finish);
+      t1 = process.hrtime.bigint();
+      finished.push(Number(t1 - t0) / 1000);
+    }
+    // Let the background sender empty the queue (untimed) so no sample hits the full-queue path.
+    while (t.stats().queued > 0 || t.stats().inFlight > 0)
+      await new Promise((r) => setTimeout(r, 1));
+  }
+  const stats = t.stats();
+  await t.shutdown();
+  // The first batch includes JIT warm-up; report steady state.
+  const steady = (xs: number[]) => xs.slice(batch).sort((a, b) => a - b);
+  const s = steady(started);
+  const f = steady(finished);
+  const all = [...s, ...f].sort((a, b) => a - b);
+  return {
+    samples: all.length,
+    startedP50Us: round(quantile(s, 0.5)),
+    startedP99Us: round(quantile(s, 0.99)),
+    finishedP50Us: round(quantile(f, 0.5)),
+    finishedP99Us: round(quantile(f, 0.99)),
+    p50Us: round(quantile(all, 0.5)),
+    p99Us: round(quantile(all, 0.99)),
+    dropped: stats.dropped,
+    invalid: stats.invalid,
+  };
+}
+
+function runFixture(env: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FIXTURE], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const exitAt = performance.timeOrigin + performance.now();
+      const line = out.split('\n').find((l) => l.startsWith('{"workDoneAt"'));
+      if (code !== 0 || !line) return reject(new Error(`fixture failed (code ${code})`));
+      resolve(exitAt - (JSON.parse(line) as { workDoneAt: number }).workDoneAt);
+    });
+  });
+}
+
+async function exitOverhead(home: string, live: BenchCollector, hole: BenchCollector) {
+  const base = { HOME: home, RUNMAT_TELEMETRY_KEY: 'bench' };
+  const scenarios: Record<string, Record<string, string>> = {
+    baseline: { ...base, RUNMAT_NO_TELEMETRY: '1' },
+    live: {
+      ...base,
+      RUNMAT_CONFIG: writeConfig(home, 'live', [
+        `http_endpoint = "${live.httpUrl}"`,
+        `udp_endpoint = "${live.udpEndpoint}"`,
+      ]),
+    },
+    blackhole: {
+      ...base,
+      RUNMAT_CONFIG: writeConfig(home, 'hole', [
+        `http_endpoint = "${hole.httpUrl}"`,
+        `udp_endpoint = "${hole.udpEndpoint}"`,
+        `drain_timeout_ms = ${DRAIN_TIMEOUT_MS}`,
+      ]),
+    },
+    drainNone: {
+      ...base,
+      RUNMAT_CONFIG: writeConfig(home, 'none', [
+        `http_endpoint = "${hole.httpUrl}"`,
+        `udp_endpoint = "${hole.udpEndpoint}"`,
+        'drain_mode = "none"',
+      ]),
+    },
+  };
+  const samples: Record<string, number[]> = Object.fromEntries(
+    Object.keys(scenarios).map((k) => [k, []]),
+  );
+  // Interleaved so machine noise lands on every scenario alike.
+  for (let i = 0; i < EXIT_RUNS; i++) {
+    for (const [name, env] of Object.entries(scenarios)) samples[name]?.push(await runFixture(env));
+  }
+  const baseline = median(samples.baseline ?? []);
+  const overhead = (name: string) => round(median(samples[name] ?? []) - baseline);
+  return {
+    runs: EXIT_RUNS,
+    baselineExitMs: round(baseline),
+    liveOverheadMs: overhead('live'),
+    blackholeOverheadMs: overhead('blackhole'),
+    drainNoneOverheadMs: overhead('drainNone'),
+    drainTimeoutMs: DRAIN_TIMEOUT_MS,
+    liveEventsReceived: live.received(),
+  };
+}
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'runmat-client-bench-'));
+  const live = await startBenchCollector(false);
+  const hole = await startBenchCollector(true);
+  try {
+    const caller = await callerCost(home, live);
+    const exit = await exitOverhead(home, live, hole);
+    const checks = {
+      callerP99: caller.p99Us < TARGETS.callerP99Us,
+      liveExit: exit.liveOverheadMs < TARGETS.liveExitMs,
+      blackholeExit: exit.blackholeOverheadMs <= TARGETS.blackholeExitMs,
+      drainNoneExit: exit.drainNoneOverheadMs < TARGETS.drainNoneExitMs,
+    };
+    const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+    console.log('client benchmark');
+    console.log(
+      `  caller cost, runtime.run.started   p50 ${caller.startedP50Us} µs  p99 ${caller.startedP99Us} µs`,
+    );
+    console.log(
+      `  caller cost, runtime.run.finished  p50 ${caller.finishedP50Us} µs  p99 ${caller.finishedP99Us} µs`,
+    );
+    console.log(
+      `  caller cost, all events            p50 ${caller.p50Us} µs  p99 ${caller.p99Us} µs  (target p99 < ${TARGETS.callerP99Us} µs: ${mark(checks.callerP99)})`,
+    );
+    console.log(
+      `  exit, telemetry off (baseline)     ${exit.baselineExitMs} ms from work done to exit (median of ${exit.runs})`,
+    );
+    console.log(
+      `  exit overhead, live collector      ${exit.liveOverheadMs} ms  (target < ${TARGETS.liveExitMs} ms: ${mark(checks.liveExit)})`,
+    );
+    console.log(
+      `  exit overhead, black-holed         ${exit.blackholeOverheadMs} ms  (target <= ${TARGETS.blackholeExitMs} ms = drain_timeout_ms + 10: ${mark(checks.blackholeExit)})`,
+    );
+    console.log(
+      `  exit overhead, drain none          ${exit.drainNoneOverheadMs} ms  (target < ${TARGETS.drainNoneExitMs} ms: ${mark(checks.drainNoneExit)})`,
+    );
+    const dir = join(PACKAGE_DIR, 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'client.json'),
+      `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, targets: TARGETS, caller, exit, checks }, null, 2)}\n`,
+    );
+    console.log(`  written to ${join(dir, 'client.json')}`);
+  } finally {
+    await Promise.all([live.close(), hole.close()]);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+await main();
