@@ -53,7 +53,15 @@ fi
 # --legacy: pnpm 10 only deploys non-injected workspaces through the legacy
 # path. --prefer-offline: the store already holds every package after install;
 # this keeps the script working on machines and builders without a registry.
-"${PNPM[@]}" --filter "$pkg" deploy --prod --legacy --prefer-offline "$outdir" >/dev/null
+# The target is a path relative to the workspace root: given an absolute path
+# outside it, legacy deploy links node_modules/.bin under
+# <workspace>/<that path> instead of inside the bundle. The staging dir is
+# git- and docker-ignored and moved into place afterwards (the bundle's
+# symlinks are relative, so the move keeps them valid).
+staging=".pruned/$app.$$"
+trap 'rm -rf "$repo_root/$staging"; rmdir "$repo_root/.pruned" 2>/dev/null || true' EXIT
+"${PNPM[@]}" --filter "$pkg" deploy --prod --legacy --prefer-offline "$staging" >/dev/null
+mv "$staging" "$outdir"
 
 if [[ ! -f "$outdir/dist/server.js" ]]; then
   echo "prune-app: $outdir/dist/server.js missing; did the build run?" >&2

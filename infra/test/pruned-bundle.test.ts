@@ -42,6 +42,11 @@ async function prune(app: 'worker' | 'udp-forwarder'): Promise<string> {
     env: { ...process.env, PRUNE_SKIP_BUILD: '1' },
     timeout: 120_000,
   });
+  // Legacy deploy given an absolute target links bins under <repo>/<target>;
+  // the script must leave nothing behind in the workspace.
+  await expect(lstat(join(REPO_ROOT, out))).rejects.toThrow();
+  const staged = await readdir(join(REPO_ROOT, '.pruned')).catch(() => []);
+  expect(staged.filter((e) => e.startsWith(`${app}.`))).toEqual([]);
   return out;
 }
 
