@@ -96,7 +96,13 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     const sink = await startSink({
       port: options.ports?.sink,
       logLevel,
-      env: options.env?.sink,
+      // The sink then accepts only the credentials the worker was given, so a
+      // worker sending the wrong ones shows up as missing events.
+      env: {
+        SINK_POSTHOG_API_KEY: posthogApiKey,
+        SINK_GA_API_SECRET: gaMeasurementId ? gaApiSecret : undefined,
+        ...options.env?.sink,
+      },
       onLine: tag('sink'),
     });
     started.push(sink.process);

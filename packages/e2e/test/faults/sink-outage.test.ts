@@ -62,8 +62,8 @@ async function posthogUuids(p: Pipeline): Promise<string[]> {
 
 describe('the sink fails with 500s for a while, then recovers', () => {
   it('within the retry budget: every accepted event arrives exactly once', async () => {
-    // 10 retries 300 ms apart outlast a 1.5 s outage with room to spare.
-    const p = await pipelineWithRetries(10, 300);
+    // 10 retries 400 ms apart (4 s) outlast a 1.5 s outage even on a busy machine.
+    const p = await pipelineWithRetries(10, 400);
     await p.sinkApi.setFaults({ status: 500, durationMs: 1500 });
     const uuids = await sendMixed(p, 20);
 
