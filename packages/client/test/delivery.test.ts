@@ -128,6 +128,8 @@ describe('delivery over real UDP and HTTP listeners', () => {
       provider: { device: { name: 'NVIDIA RTX 4090', vendor: 'NVIDIA', backend: 'cuda' } },
     });
     expect(finished?.payload.duration_us).toBe(summary.durationUs);
+    // The listener records a request before the client has read the response.
+    await waitUntil(() => t.stats().sent === 4, 'four successful deliveries');
     expect(t.stats()).toMatchObject({ sent: 4, failed: 0, dropped: 0, invalid: 0 });
   });
 
@@ -135,7 +137,7 @@ describe('delivery over real UDP and HTTP listeners', () => {
     const t = telemetry({}, { queue_size: 8, udp_endpoint: '' });
     for (let i = 0; i < 20; i++) t.startRun({ kind: 'repl' });
     expect(t.stats()).toMatchObject({ queued: 8, dropped: 12 });
-    await waitUntil(() => http.requests.length === 8, 'the 8 queued events');
+    await waitUntil(() => t.stats().sent === 8, 'the 8 queued events');
     await t.shutdown();
     expect(http.requests).toHaveLength(8);
     expect(t.stats()).toMatchObject({ sent: 8, dropped: 12 });
