@@ -73,10 +73,9 @@ resource "google_compute_instance_template" "forwarder" {
 }
 
 # Autohealing probes the app's HTTP health route: a VM whose container is up
-# but wedged gets replaced.
-resource "google_compute_region_health_check" "forwarder_autohealing" {
+# but wedged gets replaced. (A global check: the kind every MIG accepts.)
+resource "google_compute_health_check" "forwarder_autohealing" {
   name                = "telemetry-forwarder-autohealing"
-  region              = var.region
   check_interval_sec  = 10
   timeout_sec         = 5
   healthy_threshold   = 2
@@ -115,7 +114,7 @@ resource "google_compute_region_instance_group_manager" "forwarder" {
   }
 
   auto_healing_policies {
-    health_check = google_compute_region_health_check.forwarder_autohealing.id
+    health_check = google_compute_health_check.forwarder_autohealing.id
     # Boot pulls the image and fetches the key; do not heal before that.
     initial_delay_sec = 180
   }

@@ -330,7 +330,7 @@ describe('UDP forwarder', () => {
     );
     const healing = block(mig, 'auto_healing_policies');
     expect(healing.health_check).toContain('forwarder_autohealing');
-    const hc = resource(tf, 'google_compute_region_health_check', 'forwarder_autohealing');
+    const hc = resource(tf, 'google_compute_health_check', 'forwarder_autohealing');
     const http = block(hc, 'http_health_check');
     expect(resolve(tf, http.port)).toBe(HEALTH_PORT);
     expect(resolve(tf, http.request_path)).toBe(ROUTES.healthz);
