@@ -103,13 +103,14 @@ export function createForwarder(
       metrics.drop('invalid_json');
       return;
     }
+    // The decoded text and its parse are garbage at once; only the datagram is kept.
     const parsed = parseEventJson(text);
     if (!parsed.ok) {
       const code = parsed.error.code;
       metrics.drop(code === 'too_large' ? 'oversize' : code);
       return;
     }
-    if (!queue.offer(toBatchItem(text, msg.byteLength, rinfo.address, Date.now()))) {
+    if (!queue.offer(toBatchItem(msg, rinfo.address, Date.now()))) {
       metrics.drop('queue_full');
       return;
     }

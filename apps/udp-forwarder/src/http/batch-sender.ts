@@ -101,7 +101,7 @@ export class BatchSender {
 
   private async attempt(
     items: readonly BatchItem[],
-    body: string,
+    body: Buffer,
     signal: AbortSignal,
   ): Promise<SendOutcome> {
     const { metrics, logger, ingestionKey, retryMaxMs } = this.options;
