@@ -49,6 +49,8 @@ export interface TelemetryOptions extends ResolveConfigOptions {
   onQueued?: (label: string, uuid: string | undefined) => void;
   /** Per-request HTTP timeout (default 2000 ms). */
   httpTimeoutMs?: number;
+  /** DNS servers for collector names (default: the system's), e.g. `['127.0.0.1:5353']`. */
+  dnsServers?: string[];
   /** Drain automatically when the event loop empties (default true). */
   drainOnExit?: boolean;
   /** Override the drain wait for this instance (the CLI's `emit` waits longer than a host's exit). */
@@ -158,12 +160,14 @@ export class Telemetry {
 
     if (this.deliveryEnabled && config && resolved) {
       const transports: Transport[] = [];
-      if (config.udp_endpoint !== '') transports.push(createUdpTransport(config.udp_endpoint));
+      if (config.udp_endpoint !== '')
+        transports.push(createUdpTransport(config.udp_endpoint, options.dnsServers));
       transports.push(
         createHttpTransport({
           endpoint: effectiveHttpEndpoint(config),
           ingestionKey: resolved.ingestionKey,
           timeoutMs: options.httpTimeoutMs,
+          dnsServers: options.dnsServers,
         }),
       );
       this.#queue = new DeliveryQueue({

@@ -133,6 +133,21 @@ describe('delivery over real UDP and HTTP listeners', () => {
     expect(t.stats()).toMatchObject({ sent: 4, failed: 0, dropped: 0, invalid: 0 });
   });
 
+  it('resolves collector host names (localhost)', async () => {
+    const t = telemetry(
+      {},
+      {
+        http_endpoint: `http://localhost:${http.port}/v1/t`,
+        udp_endpoint: `localhost:${udp.port}`,
+      },
+    );
+    t.startRun({ kind: 'benchmark' });
+    await waitUntil(
+      () => udp.datagrams.length === 1 && http.requests.length === 1,
+      'one event on each transport',
+    );
+  });
+
   it('a full queue drops and counts', async () => {
     const t = telemetry({}, { queue_size: 8, udp_endpoint: '' });
     for (let i = 0; i < 20; i++) t.startRun({ kind: 'repl' });

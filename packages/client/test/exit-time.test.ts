@@ -74,6 +74,25 @@ describe('telemetry never holds the exit past the drain bound', () => {
     expect(run.exitDelayMs).toBeLessThan(DRAIN_MS + SLACK_MS);
   });
 
+  it('a DNS server that never answers does not hold the exit either', async () => {
+    // deafUdp doubles as the DNS server: it reads nothing, so every query hangs.
+    const config = writeProjectToml(home.dir, {
+      http_endpoint: `http://collector.invalid:${live.port}/v1/t`,
+      udp_endpoint: `collector.invalid:${deafUdpPort}`,
+      drain_timeout_ms: DRAIN_MS,
+    });
+    const vars = {
+      HOME: home.dir,
+      RUNMAT_CONFIG: config,
+      RUNMAT_TELEMETRY_KEY: 'k',
+      FIXTURE_DNS_SERVER: `127.0.0.1:${deafUdpPort}`,
+    };
+    const run = await runFixture(vars);
+    expect(run.code).toBe(0);
+    expect(run.exitDelayMs).toBeLessThan(DRAIN_MS + SLACK_MS);
+    expect(live.requests).toHaveLength(0);
+  });
+
   it('drain_mode none (and RUNMAT_TELEMETRY_DRAIN=none) exits at once even when black-holed', async () => {
     const viaConfig = await runFixture(
       env(blackhole.url, { drain_mode: 'none', drain_timeout_ms: 5000 }),

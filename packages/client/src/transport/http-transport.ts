@@ -1,6 +1,7 @@
 import { type ClientRequest, Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { INGESTION_KEY_HEADER } from '@runmat-telemetry/schema';
+import { createCancellableLookup } from './cancellable-lookup.js';
 import type { Transport } from './transport.js';
 
 /** Options for {@link createHttpTransport}. */
@@ -9,6 +10,8 @@ export interface HttpTransportOptions {
   ingestionKey: string;
   /** Per-request timeout; short because nobody waits for telemetry. */
   timeoutMs?: number;
+  /** DNS servers for the collector's name (default: the system's). */
+  dnsServers?: string[];
 }
 
 /** Default per-request timeout. */
@@ -29,6 +32,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   const send = secure ? httpsRequest : httpRequest;
   const timeoutMs = options.timeoutMs ?? HTTP_TIMEOUT_MS;
   const active = new Set<ClientRequest>();
+  const dns = createCancellableLookup(options.dnsServers);
 
   return {
     name: 'http',
@@ -40,7 +44,13 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
           'user-agent': 'runmat-telemetry-client',
         };
         if (options.ingestionKey) headers[INGESTION_KEY_HEADER] = options.ingestionKey;
-        const req = send(url, { method: 'POST', agent, headers, timeout: timeoutMs });
+        const req = send(url, {
+          method: 'POST',
+          agent,
+          headers,
+          timeout: timeoutMs,
+          lookup: dns.lookup as never,
+        });
         active.add(req);
         // Pooled sockets are re-ref'd on reuse, so unref on every assignment.
         req.on('socket', (socket) => socket.unref());
@@ -66,6 +76,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       });
     },
     abortAll() {
+      dns.cancel();
       for (const req of active) req.destroy(new Error('aborted at drain deadline'));
       active.clear();
     },

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { MAX_EVENT_BYTES } from '@runmat-telemetry/schema';
+import { createCancellableLookup } from './cancellable-lookup.js';
 import type { Transport } from './transport.js';
 import { parseUdpEndpoint } from './udp-endpoint.js';
 
@@ -8,15 +9,19 @@ import { parseUdpEndpoint } from './udp-endpoint.js';
  * disabled client never opens one) and unref'd, so it never keeps the host
  * process alive.
  */
-export function createUdpTransport(endpoint: string): Transport {
+export function createUdpTransport(endpoint: string, dnsServers?: string[]): Transport {
   const target = parseUdpEndpoint(endpoint);
   if (!target) throw new Error(`invalid UDP endpoint "${endpoint}"`);
   let socket: Socket | undefined;
   const pending = new Set<(err: Error) => void>();
+  const dns = createCancellableLookup(dnsServers);
 
   const open = (): Socket => {
     if (socket) return socket;
-    const s = createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
+    const s = createSocket({
+      type: target.host.includes(':') ? 'udp6' : 'udp4',
+      lookup: dns.lookup as never,
+    });
     s.on('error', () => {
       // Errors surface through send callbacks; an unhandled 'error' would crash the host.
     });
@@ -46,6 +51,7 @@ export function createUdpTransport(endpoint: string): Transport {
       });
     },
     abortAll() {
+      dns.cancel();
       for (const reject of pending) reject(new Error('aborted at drain deadline'));
       pending.clear();
     },
