@@ -68,41 +68,68 @@ const CASES: Case[] = [
   { name: 'timeouts', fault: { delayMs: 1200, count: 2 }, faults: 2, mayRepeat: true },
 ];
 
+const sentSoFar = new Set<string>();
+
+/** Runs one fault case: clean sink, fault set, events sent, all of them at PostHog. */
+async function runCase(fault: FaultSpec, faults: number, mayRepeat: boolean): Promise<void> {
+  await p.sinkApi.clear();
+  const before = await p.sinkApi.stats();
+  await p.sinkApi.setFaults(fault);
+
+  const uuids = await sendBoth(10);
+  for (const u of uuids) sentSoFar.add(u);
+  await waitFor(
+    async () => {
+      const events = await p.sinkApi.events({ destination: 'posthog' });
+      const seen = new Set(events.map((e) => e.uuid));
+      return uuids.every((u) => seen.has(u));
+    },
+    { timeoutMs: 20_000, message: 'every uuid at PostHog' },
+  );
+
+  // The whole fault was spent: the pipeline really met it `faults` times.
+  const after = await p.sinkApi.stats();
+  expect(after.faults.injected - before.faults.injected).toBe(faults);
+
+  const arrived = (await p.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid);
+  for (const u of uuids) {
+    const copies = arrived.filter((a) => a === u).length;
+    if (mayRepeat) expect(copies, u).toBeGreaterThanOrEqual(1);
+    else expect(copies, u).toBe(1);
+  }
+  // A timed-out request of an earlier case may still land late; anything else is a stray.
+  expect(arrived.filter((a) => !sentSoFar.has(a ?? ''))).toEqual([]);
+}
+
 describe('PostHog fails for a while, then recovers', () => {
   it.each(CASES)(
-    '$name: every event answered 2xx reaches PostHog',
+    '$name: every event answered 2xx reaches PostHog, no loss counted',
     async ({ fault, faults, mayRepeat }) => {
       await waitFor(() => isQuiet(p), { message: 'pipeline idle before the case' });
-      await p.sinkApi.clear();
-      const before = await p.sinkApi.stats();
       const failedBefore = (await readWorker(p)).forwardFailed;
-      await p.sinkApi.setFaults(fault);
-
-      const uuids = await sendBoth(10);
-      await waitFor(
-        async () => {
-          const seen = new Set(
-            (await p.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid),
-          );
-          return uuids.every((u) => seen.has(u));
-        },
-        { timeoutMs: 20_000, message: 'every uuid at PostHog' },
-      );
+      await runCase(fault, faults, mayRepeat);
       await waitFor(() => isQuiet(p), { message: 'pipeline idle after recovery' });
-
-      const after = await p.sinkApi.stats();
-      // The whole fault was spent: the pipeline really met it `faults` times.
-      expect(after.faults.injected - before.faults.injected).toBe(faults);
       expect((await readWorker(p)).forwardFailed - failedBefore).toBe(0);
-
-      const arrived = (await p.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid);
-      for (const u of uuids) {
-        const copies = arrived.filter((a) => a === u).length;
-        if (mayRepeat) expect(copies, u).toBeGreaterThanOrEqual(1);
-        else expect(copies, u).toBe(1);
-      }
-      expect(arrived.filter((a) => !uuids.includes(a ?? ''))).toEqual([]);
     },
     30_000,
   );
+
+  // Runs after the others: the miscount below leaves the worker's queue gauge negative.
+  it('413 payload too large: posthog-node halves the batch and every event arrives once', async () => {
+    await waitFor(() => isQuiet(p), { message: 'pipeline idle before the case' });
+    await runCase({ status: 413, count: 1 }, 1, false);
+  }, 30_000);
+
+  // Known worker bug (see RELIABILITY.md): after a 413 the PostHog forwarder
+  // counts half the batch as failed although posthog-node re-sent it, so
+  // forward_failed overstates loss and queue_depth goes negative. `fails`
+  // turns red once the worker counts it right; then drop `.fails`.
+  it.fails('413 payload too large: the worker counts no loss', async () => {
+    await waitFor(async () => (await readWorker(p)).queueDepth <= 0, {
+      message: 'worker done with the 413 batch',
+    });
+    const w = await readWorker(p);
+    expect(w.forwardFailed).toBe(0);
+    expect(w.queueDepth).toBe(0);
+  });
 });
