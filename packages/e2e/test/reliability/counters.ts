@@ -12,6 +12,7 @@ export interface ForwarderCounters {
   failed: number;
   queueEvents: number;
   inflight: number;
+  retries: number;
 }
 
 /** The worker's counters for the PostHog destination plus intake totals. */
@@ -37,6 +38,7 @@ export function forwarderCounters(samples: Sample[]): ForwarderCounters {
     failed: sumMetric(samples, 'forwarder_events_failed_total'),
     queueEvents: sumMetric(samples, 'forwarder_queue_events'),
     inflight: sumMetric(samples, 'forwarder_inflight_requests'),
+    retries: sumMetric(samples, 'forwarder_retries_total'),
   };
 }
 
