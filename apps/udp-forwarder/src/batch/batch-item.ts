@@ -22,10 +22,13 @@ const UTF8_BOM = [0xef, 0xbb, 0xbf];
  */
 export function toBatchItem(datagram: Buffer, clientIp: string, receivedAt: number): BatchItem {
   // A leading BOM is fine for a decoder but not in the middle of a JSON document.
-  const event =
+  const start =
     datagram[0] === UTF8_BOM[0] && datagram[1] === UTF8_BOM[1] && datagram[2] === UTF8_BOM[2]
-      ? datagram.subarray(3)
-      : datagram;
+      ? 3
+      : 0;
+  // Copied into Buffer's shared 8 KiB slabs: a queue of datagrams each in its
+  // own receive allocation costs about twice its size in RSS, slabs about once.
+  const event = Buffer.from(datagram.subarray(start));
   return { event, clientIp, receivedAt, bytes: event.length + clientIp.length + ITEM_OVERHEAD };
 }
 
