@@ -1,9 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { childEnv, makeTempDir, REPO_ROOT, waitFor } from '../src/harness/index.js';
+import {
+  childEnv,
+  makeTempDir,
+  parseSentLines,
+  REPO_ROOT,
+  SinkApi,
+  waitFor,
+} from '../src/harness/index.js';
+
+const run = promisify(execFile);
 
 const SCRIPT = join(REPO_ROOT, 'packages/e2e/dist/local-pipeline.js');
 const EPHEMERAL = { FAKE_SINK_PORT: '0', WORKER_PORT: '0', UDP_PORT: '0', HEALTH_PORT: '0' };
@@ -106,7 +116,7 @@ describe('the local pipeline command', () => {
     await expect(fetch(`${sinkUrl}/_sink/stats`)).rejects.toThrow();
   });
 
-  it('runs until SIGINT, then stops every process and exits 0', async () => {
+  it('runs until SIGINT, takes more events from the printed emit command, then stops cleanly', async () => {
     const local = startLocal([], EPHEMERAL);
     await waitFor(() => local.stdout().includes('press Ctrl-C to stop'), {
       timeoutMs: 30_000,
@@ -114,6 +124,27 @@ describe('the local pipeline command', () => {
     });
     const workerUrl = /worker\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(local.stdout())?.[1];
     expect((await fetch(`${workerUrl}/healthz`)).status).toBe(200);
+
+    // The printed command, run as a user would paste it.
+    const printed = /RUNMAT_CONFIG=(\S+) RUNMAT_TELEMETRY_KEY=(\S+) node (\S+) emit/.exec(
+      local.stdout(),
+    );
+    expect(printed).not.toBeNull();
+    const [, config, key, cli] = printed as RegExpExecArray;
+    const home = makeTempDir('runmat-e2e-home-');
+    const emitted = await run(process.execPath, [cli as string, 'emit'], {
+      env: childEnv({
+        RUNMAT_CONFIG: config,
+        RUNMAT_TELEMETRY_KEY: key,
+        HOME: home,
+        USERPROFILE: home,
+      }),
+    });
+    const sent = parseSentLines(emitted.stdout);
+    expect(sent.map((s) => s.via.join(','))).toEqual(['udp,http', 'udp,http']);
+    const sinkUrl = /sink page: (http:\/\/127\.0\.0\.1:\d+)\//.exec(local.stdout())?.[1] as string;
+    const sink = new SinkApi(sinkUrl);
+    for (const s of sent) expect((await sink.waitForUuid(s.uuid)).event).toBe(s.event);
     local.child.kill('SIGINT');
     expect(await local.exit).toEqual({ code: 0, signal: null });
     expect(local.stdout()).toContain('stopped.');
