@@ -71,6 +71,22 @@ interface EventTargetLike {
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
+/**
+ * A v4 UUID. `crypto.randomUUID` exists only in secure contexts (https,
+ * localhost); `getRandomValues` exists everywhere, so pages served over plain
+ * http still get ids instead of an exception.
+ */
+export function browserUuid(): string {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  const b = new Uint8Array(16);
+  c.getRandomValues(b);
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Telemetry for a browser host. No method throws into the host. */
 export class BrowserTelemetry {
   /** The host's consent as given (default true). */
@@ -108,10 +124,10 @@ export class BrowserTelemetry {
     this.#queueSize = Math.max(8, options.queueSize ?? 256);
     const keyOk = this.#key !== '' || options.requireIngestionKey === false;
     this.deliveryEnabled = this.consent && keyOk && this.#fetch !== undefined;
-    this.sessionId = globalThis.crypto.randomUUID();
+    this.sessionId = browserUuid();
     const hostId =
       options.telemetryId && SAFE_ID.test(options.telemetryId) ? options.telemetryId : undefined;
-    this.clientId = hostId ?? (this.consent ? globalThis.crypto.randomUUID() : undefined);
+    this.clientId = hostId ?? (this.consent ? browserUuid() : undefined);
 
     const context: EnvelopeContext = {
       os: options.os ?? 'browser',
@@ -122,7 +138,7 @@ export class BrowserTelemetry {
     if (this.clientId) context.cid = this.clientId;
     this.#emitter = {
       context,
-      newUuid: () => globalThis.crypto.randomUUID(),
+      newUuid: () => browserUuid(),
       emit: (event) => this.emit(event),
       collectProvider: this.consent,
     };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEventJson } from '@runmat-telemetry/schema';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBrowserTelemetry } from '../src/browser.js';
 import { type HttpCollector, startHttpCollector, waitUntil } from './helpers/collectors.js';
 
@@ -134,5 +134,26 @@ describe('browser entry on a web-standard fetch', () => {
     };
     visit(join(dist, 'browser.js'));
     expect(seen.size).toBeGreaterThan(3);
+  });
+});
+
+describe('browser ids outside secure contexts', () => {
+  it('falls back to getRandomValues when crypto.randomUUID is missing', async () => {
+    const { browserUuid } = await import('../src/browser.js');
+    const real = globalThis.crypto;
+    vi.stubGlobal('crypto', { getRandomValues: (a: Uint8Array) => real.getRandomValues(a) });
+    try {
+      const ids = new Set(Array.from({ length: 50 }, () => browserUuid()));
+      expect(ids.size).toBe(50);
+      for (const id of ids)
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const t = createBrowserTelemetry({
+        httpEndpoint: 'http://127.0.0.1:9/v1/t',
+        telemetryConsent: false,
+      });
+      expect(t.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
