@@ -16,7 +16,7 @@ export interface ForwarderAddresses {
   udpHost: string;
   udpPort: number;
   healthPort: number;
-  /** Receive buffer the kernel granted. */
+  /** SO_RCVBUF as the kernel reports it (on Linux, double what it granted). */
   recvBufferBytes: number;
 }
 
@@ -184,14 +184,16 @@ export function createForwarder(
         await receiver.stop();
         throw err;
       }
-      if (udp.recvBufferBytes < config.recvBufferBytes) {
+      // Linux reports double what it granted (the extra is its own bookkeeping).
+      const granted = process.platform === 'linux' ? udp.recvBufferBytes / 2 : udp.recvBufferBytes;
+      if (granted < config.recvBufferBytes) {
         logger.warn(
-          { requested: config.recvBufferBytes, effective: udp.recvBufferBytes },
+          { requested: config.recvBufferBytes, granted, reported: udp.recvBufferBytes },
           'udp receive buffer smaller than requested (raise net.core.rmem_max)',
         );
       } else {
         logger.info(
-          { requested: config.recvBufferBytes, effective: udp.recvBufferBytes },
+          { requested: config.recvBufferBytes, granted, reported: udp.recvBufferBytes },
           'udp receive buffer',
         );
       }

@@ -21,7 +21,14 @@ const forwarder = createForwarder(config, { logger });
 try {
   const { udpHost, udpPort, healthPort, recvBufferBytes } = await forwarder.start();
   logger.info(
-    { udpHost, udpPort, healthPort, recvBufferBytes, endpoint: config.endpoint.href },
+    {
+      udpHost,
+      udpPort,
+      healthPort,
+      recvBufferBytes,
+      // Origin and path only: credentials in a URL must not reach the logs.
+      endpoint: `${config.endpoint.origin}${config.endpoint.pathname}`,
+    },
     'listening',
   );
 } catch (err) {
