@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createForwarder, type Forwarder, loadForwarderConfig } from '../src/index.ts';
@@ -72,6 +73,22 @@ describe('forwarding', () => {
       expect(item.received_at).toBeLessThanOrEqual(Date.now());
     }
     expect(fwd.stats()).toMatchObject({ datagramsReceived: 25, eventsForwarded: 25, retries: 0 });
+  });
+
+  it('listens on IPv6 loopback and passes the IPv6 sender address on', async () => {
+    const worker = await startWorker();
+    const fwd = await startForwarder(worker.url, { UDP_HOST: '::1', BATCH_MAX_WAIT_MS: '10' });
+    expect(fwd.udpHost).toBe('::1');
+    const event = validEvent();
+    const socket = dgram.createSocket('udp6');
+    await new Promise<void>((resolve, reject) =>
+      socket.send(JSON.stringify(event), fwd.udpPort, '::1', (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    socket.close();
+    await waitFor(() => worker.delivered().length === 1, 'the IPv6 datagram');
+    expect(worker.delivered()[0]).toMatchObject({ event, client_ip: '::1' });
   });
 
   it('batches by time when fewer events than a batch arrive', async () => {
