@@ -178,6 +178,8 @@ describe('runmat-telemetry', () => {
         error: 'RuntimeError',
         'runtime.failure.stage': 'runtime',
       });
+      expect(finished.payload.gpu_ratio).toBeGreaterThan(0.1);
+      expect(finished.payload.gpu_ratio).toBeLessThan(0.7);
       expect(finished.uuid).toBe(lines[1]?.split(' ')[2]);
     });
 
