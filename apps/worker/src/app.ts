@@ -64,7 +64,6 @@ function defaultForwarders(config: WorkerConfig) {
         retries: config.posthogRetries,
         retryDelayMs: config.posthogRetryDelayMs,
         gzip: config.posthogGzip,
-        capacity: config.queueCapacity,
         metrics,
         log,
       }),

@@ -1,4 +1,5 @@
-import { type NormalizedEvent, toPostHogEvent } from '@runmat-telemetry/schema';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type NormalizedEvent, POSTHOG_LIB, type PostHogEvent } from '@runmat-telemetry/schema';
 import type { FastifyBaseLogger } from 'fastify';
 import { PostHog } from 'posthog-node';
 import type { WorkerMetrics } from '../metrics.js';
@@ -15,10 +16,29 @@ export interface PostHogForwarderOptions {
   retries: number;
   retryDelayMs: number;
   gzip: boolean;
-  /** Bound on events held; the forward queue admits no more than this. */
-  capacity: number;
   metrics: WorkerMetrics;
   log: FastifyBaseLogger;
+}
+
+/**
+ * The properties `toPostHogEvent` produces, copied key by key. The
+ * normalized property bag is a dictionary-mode object (dotted keys added one
+ * at a time), and spreading one of those costs microseconds per event, twice
+ * (here and inside posthog-node); a copy built this way spreads cheaply.
+ * A test pins this to `toPostHogEvent`'s output.
+ */
+export function posthogProperties(
+  event: NormalizedEvent,
+  clientIp: string | undefined,
+): PostHogEvent['properties'] {
+  const props: Record<string, unknown> = {};
+  const source = event.properties as Record<string, unknown>;
+  for (const key in source) props[key] = source[key];
+  props.$lib = POSTHOG_LIB;
+  props.$process_person_profile = false;
+  props.$geoip_disable = clientIp === undefined;
+  if (clientIp !== undefined) props.$ip = clientIp;
+  return props as PostHogEvent['properties'];
 }
 
 /**
@@ -30,12 +50,12 @@ class CountingPostHog extends PostHog {
   onSent: (n: number) => void = () => {};
   onFailed: (n: number, err: unknown) => void = () => {};
 
-  /** Queues one already-mapped event without posthog-node's async capture pipeline. */
-  enqueueMapped(event: ReturnType<typeof toPostHogEvent>, geoip: boolean): void {
-    this.captureStateless(event.distinct_id, event.event, event.properties, {
+  /** Queues one event without posthog-node's async capture pipeline. */
+  enqueueEvent(event: NormalizedEvent, clientIp: string | undefined): void {
+    this.captureStateless(event.distinct_id, event.event, posthogProperties(event, clientIp), {
       uuid: event.uuid,
       timestamp: new Date(event.timestamp),
-      disableGeoip: !geoip,
+      disableGeoip: clientIp === undefined,
     });
   }
 
@@ -66,17 +86,26 @@ class CountingPostHog extends PostHog {
 export class PostHogForwarder implements Forwarder {
   readonly destination = 'posthog' as const;
   private readonly client: CountingPostHog;
+  /** Accepted and not yet delivered or failed: backlog plus posthog-node's queue. */
   private inFlight = 0;
+  /** Events handed to posthog-node and not yet settled. */
+  private inClient = 0;
+  private readonly clientLimit: number;
+  private backlog: Array<{ event: NormalizedEvent; clientIp: string | undefined } | undefined> = [];
+  private backlogHead = 0;
   private readonly retryTimer: NodeJS.Timeout;
   private readonly log: FastifyBaseLogger;
+  private readonly failed: { inc: (n: number) => void };
 
   constructor(opts: PostHogForwarderOptions) {
     this.log = opts.log;
+    // Two batches: one being sent, one filling up behind it.
+    this.clientLimit = opts.batchSize * 2;
     const client = new CountingPostHog(opts.apiKey, {
       host: opts.host,
       flushAt: opts.batchSize,
       maxBatchSize: opts.batchSize,
-      maxQueueSize: opts.capacity + opts.batchSize,
+      maxQueueSize: opts.batchSize * 4,
       flushInterval: opts.flushIntervalMs,
       requestTimeout: opts.timeoutMs,
       fetchRetryCount: opts.retries,
@@ -88,18 +117,30 @@ export class PostHogForwarder implements Forwarder {
     } as ConstructorParameters<typeof PostHog>[1]);
     const forwarded = opts.metrics.forwarded.labels('posthog');
     const failed = opts.metrics.forwardFailed.labels('posthog');
+    this.failed = failed;
     client.onSent = (n) => {
       this.inFlight -= n;
+      this.inClient -= n;
       forwarded.inc(n);
+      this.pump();
     };
     client.onFailed = (n, err) => {
       this.inFlight -= n;
+      this.inClient -= n;
+      this.pump();
       failed.inc(n);
       this.log.error({ destination: 'posthog', lost: n, err: describe(err) }, 'forward failed');
     };
     // posthog-node's background flush reports errors with console.error; route
     // them through pino instead (the failure itself is counted in sendBatch).
-    (client as unknown as { flushBackground: () => void }).flushBackground = () => {
+    const internals = client as unknown as {
+      flushBackground: () => void;
+      pendingFlushPromise: Promise<void> | null;
+    };
+    internals.flushBackground = () => {
+      // posthog-node calls this on every enqueue past flushAt; one pending
+      // flush covers them all (the same guard as the method it replaces).
+      if (internals.pendingFlushPromise) return;
       client.flush().catch((err: unknown) => {
         this.log.warn({ destination: 'posthog', err: describe(err) }, 'flush attempt failed');
       });
@@ -122,20 +163,50 @@ export class PostHogForwarder implements Forwarder {
 
   push(event: NormalizedEvent, clientIp: string | undefined): void {
     this.inFlight++;
-    this.client.enqueueMapped(
-      toPostHogEvent(event, clientIp === undefined ? {} : { clientIp }),
-      clientIp !== undefined,
-    );
+    this.backlog.push({ event, clientIp });
+    this.pump();
+  }
+
+  /**
+   * Moves events from the backlog into posthog-node while its own queue is
+   * short. posthog-node rescans its whole queue after every batch it sends,
+   * so letting tens of thousands of events pile up there costs O(n^2); the
+   * backlog here is a plain FIFO.
+   */
+  private pump(): void {
+    while (this.inClient < this.clientLimit && this.backlogHead < this.backlog.length) {
+      const item = this.backlog[this.backlogHead]!;
+      this.backlog[this.backlogHead++] = undefined;
+      this.inClient++;
+      this.client.enqueueEvent(item.event, item.clientIp);
+    }
+    if (this.backlogHead > 4096 && this.backlogHead * 2 > this.backlog.length) {
+      this.backlog = this.backlog.slice(this.backlogHead);
+      this.backlogHead = 0;
+    }
   }
 
   async close(timeoutMs: number): Promise<number> {
     clearInterval(this.retryTimer);
+    const deadline = Date.now() + timeoutMs;
+    // Drain the backlog through posthog-node batch by batch, then let its
+    // shutdown send the remainder; both within the one deadline.
+    while (this.backlogHead < this.backlog.length && Date.now() < deadline) {
+      const before = this.inFlight;
+      await Promise.race([this.client.flush().catch(() => {}), sleep(deadline - Date.now())]);
+      if (this.inFlight === before) break;
+    }
     try {
-      await this.client.shutdown(timeoutMs);
+      await this.client.shutdown(Math.max(1, deadline - Date.now()));
     } catch (err) {
       this.log.error({ destination: 'posthog', err: describe(err) }, 'shutdown flush failed');
     }
-    return Math.max(0, this.inFlight);
+    const lost = Math.max(0, this.inFlight);
+    if (lost > 0) {
+      this.failed.inc(lost);
+      this.log.error({ destination: 'posthog', lost }, 'events not delivered before shutdown');
+    }
+    return lost;
   }
 }
 

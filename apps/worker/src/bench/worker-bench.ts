@@ -1,0 +1,280 @@
+/**
+ * `pnpm bench`: throughput of the worker against a bare Fastify server.
+ *
+ * Layout (2-core friendly, and so CPU can be attributed): the server under
+ * test runs in a forked child process; autocannon and the fake sink share the
+ * parent. Worker CPU per event is the child's own `process.cpuUsage()` delta
+ * (validation, normalization, posthog-node batching, gzip and the HTTP
+ * requests to the sink) divided by the events it accepted; the sink's CPU is
+ * not in it.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startFakeSink } from '@runmat-telemetry/fake-sink';
+import { CANONICAL_FINISHED_EXAMPLE, ROUTES } from '@runmat-telemetry/schema';
+import autocannon from 'autocannon';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { buildApp, type WorkerApp } from '../app.js';
+import { loadWorkerConfig } from '../config.js';
+
+const KEY = 'bench-ingestion-key';
+const BATCH_SIZE = 100;
+const CONNECTIONS = 50;
+const WARMUP_SECONDS = 2;
+const UUID_SLOT = '00000000-0000-4000-8000-000000000000';
+
+type Role = 'worker' | 'bare';
+type ToChild = { type: 'cpu-start' } | { type: 'cpu-stop' } | { type: 'stop' };
+type FromChild =
+  | { type: 'ready'; port: number }
+  | { type: 'cpu'; micros: number; accepted: number }
+  | { type: 'stopped'; accepted: number };
+
+// ---------------------------------------------------------------- child side
+
+async function serve(role: Role, sinkUrl: string): Promise<void> {
+  let worker: WorkerApp | undefined;
+  let app: FastifyInstance;
+  if (role === 'worker') {
+    const config = loadWorkerConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      INGESTION_KEY: KEY,
+      POSTHOG_API_KEY: 'phc_bench',
+      POSTHOG_HOST: sinkUrl,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      RATE_LIMIT_MAX: '0',
+      QUEUE_CAPACITY: '200000',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...pick(process.env, /^(POSTHOG_|QUEUE_|DEDUPE_)/),
+    });
+    worker = buildApp(config);
+    app = worker.app;
+  } else {
+    // The same request answered with the same 202 body: JSON parse plus a serialized reply.
+    app = Fastify({ logger: false }) as unknown as FastifyInstance;
+    app.post(
+      ROUTES.ingest,
+      {
+        schema: {
+          response: {
+            202: {
+              type: 'object',
+              properties: { status: { type: 'string' }, uuid: { type: 'string' } },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body as { uuid?: string };
+        return reply.code(202).send({ status: 'accepted', uuid: body.uuid ?? '' });
+      },
+    );
+  }
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const accepted = async () => {
+    if (!worker) return 0;
+    const m = await worker.metrics.accepted.get();
+    return m.values.reduce((sum, v) => sum + v.value, 0);
+  };
+  let cpu = process.cpuUsage();
+  process.on('message', async (msg: ToChild) => {
+    if (msg.type === 'cpu-start') cpu = process.cpuUsage();
+    if (msg.type === 'cpu-stop') {
+      const d = process.cpuUsage(cpu);
+      send({ type: 'cpu', micros: d.user + d.system, accepted: await accepted() });
+    }
+    if (msg.type === 'stop') {
+      await app.close();
+      send({ type: 'stopped', accepted: await accepted() });
+      process.disconnect();
+    }
+  });
+  send({ type: 'ready', port });
+}
+
+function send(msg: FromChild): void {
+  process.send?.(msg);
+}
+
+function pick(env: NodeJS.ProcessEnv, re: RegExp): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (re.test(k) && v !== undefined) out[k] = v;
+  return out;
+}
+
+// --------------------------------------------------------------- parent side
+
+class Child {
+  private readonly proc: ChildProcess;
+  private readonly waiters: Array<(m: FromChild) => void> = [];
+  constructor(role: Role, sinkUrl: string) {
+    this.proc = fork(fileURLToPath(import.meta.url), ['--serve', role, sinkUrl], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.proc.on('message', (m: FromChild) => this.waiters.shift()?.(m));
+  }
+  next(): Promise<FromChild> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  tell(msg: ToChild): void {
+    this.proc.send(msg);
+  }
+  async ask(msg: ToChild): Promise<FromChild> {
+    const reply = this.next();
+    this.proc.send(msg);
+    return reply;
+  }
+}
+
+/** Splits a serialized body at its uuid slots so a fresh body costs one join. */
+function template(body: string): (count: number) => string {
+  const parts = body.split(UUID_SLOT);
+  return () => {
+    let out = parts[0]!;
+    for (let i = 1; i < parts.length; i++) out += randomUUID() + parts[i];
+    return out;
+  };
+}
+
+interface Phase {
+  route: string;
+  requestsPerSec: number;
+  eventsPerSec: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  requests2xx: number;
+}
+
+async function cannon(
+  port: number,
+  path: string,
+  body: () => string,
+  seconds: number,
+): Promise<Phase> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}${path}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telemetry-key': KEY },
+    requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
+  });
+  const perRequest = path === ROUTES.batch ? BATCH_SIZE : 1;
+  const ok = result['2xx'];
+  return {
+    route: path,
+    requestsPerSec: Math.round(ok / seconds),
+    eventsPerSec: Math.round((ok * perRequest) / seconds),
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    requests2xx: ok,
+  };
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const seconds = Number(process.env.BENCH_DURATION ?? (quick ? 3 : 10));
+  const sink = await startFakeSink({ maxEvents: 1000 });
+
+  const single = template(JSON.stringify({ ...CANONICAL_FINISHED_EXAMPLE, uuid: UUID_SLOT }));
+  const oneItem = JSON.stringify({ event: { ...CANONICAL_FINISHED_EXAMPLE, uuid: UUID_SLOT } });
+  const batch = template(`{"events":[${new Array(BATCH_SIZE).fill(oneItem).join(',')}]}`);
+
+  console.log(`worker bench: ${CONNECTIONS} connections, ${seconds} s per phase`);
+  const bare = new Child('bare', sink.url);
+  const bareReady = await bare.next();
+  if (bareReady.type !== 'ready') throw new Error('bare server failed');
+  // A short unmeasured run first, so JIT warm-up is not billed to either server.
+  await cannon(bareReady.port, ROUTES.ingest, () => single(1), WARMUP_SECONDS);
+  const bareSingle = await cannon(bareReady.port, ROUTES.ingest, () => single(1), seconds);
+  await bare.ask({ type: 'stop' });
+
+  const worker = new Child('worker', sink.url);
+  const ready = await worker.next();
+  if (ready.type !== 'ready') throw new Error('worker failed');
+  const phases: Array<
+    Phase & { cpuMicrosPerEvent: number; accepted: number; delivered: number; missing: number }
+  > = [];
+  await cannon(ready.port, ROUTES.ingest, () => single(1), WARMUP_SECONDS);
+  await cannon(ready.port, ROUTES.batch, () => batch(BATCH_SIZE), WARMUP_SECONDS);
+  const warm = await worker.ask({ type: 'cpu-stop' });
+  let acceptedBefore = warm.type === 'cpu' ? warm.accepted : 0;
+  while (sink.stats().posthog.events < acceptedBefore) await new Promise((r) => setTimeout(r, 50));
+  sink.clear();
+  const sinkBase = acceptedBefore;
+  for (const [path, body] of [
+    [ROUTES.ingest, () => single(1)],
+    [ROUTES.batch, () => batch(BATCH_SIZE)],
+  ] as const) {
+    worker.tell({ type: 'cpu-start' });
+    const phase = await cannon(ready.port, path, body, seconds);
+    const cpu = await worker.ask({ type: 'cpu-stop' });
+    if (cpu.type !== 'cpu') throw new Error('no cpu figure');
+    const accepted = cpu.accepted - acceptedBefore;
+    // Delivery: wait (bounded) until the sink has every event accepted so far.
+    const deadline = Date.now() + 60_000;
+    while (sink.stats().posthog.events + sinkBase < cpu.accepted && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const delivered = sink.stats().posthog.events + sinkBase - acceptedBefore;
+    acceptedBefore = cpu.accepted;
+    phases.push({
+      ...phase,
+      accepted,
+      delivered,
+      missing: Math.max(0, accepted - delivered),
+      cpuMicrosPerEvent: accepted > 0 ? Math.round((cpu.micros / accepted) * 10) / 10 : 0,
+    });
+  }
+  await worker.ask({ type: 'stop' });
+  await sink.close();
+
+  const [ingest, batched] = phases as [(typeof phases)[0], (typeof phases)[0]];
+  const ratio = ingest.requestsPerSec / Math.max(1, bareSingle.requestsPerSec);
+  const results = {
+    when: new Date().toISOString(),
+    seconds,
+    connections: CONNECTIONS,
+    bareFastify: { requestsPerSec: bareSingle.requestsPerSec, p99Ms: bareSingle.p99Ms },
+    ingest,
+    batch: batched,
+    singleVsBare: Math.round(ratio * 1000) / 1000,
+    targets: {
+      singleAtLeastHalfOfBare: ratio >= 0.5,
+      batchAtLeast100kEventsPerSec: batched.eventsPerSec >= 100_000,
+      zeroMissing: ingest.missing === 0 && batched.missing === 0,
+    },
+  };
+  const row = (name: string, p: (typeof phases)[0]) =>
+    `${name.padEnd(10)} ${String(p.eventsPerSec).padStart(8)} ev/s  p99 ${String(p.p99Ms).padStart(4)} ms  ` +
+    `cpu ${String(p.cpuMicrosPerEvent).padStart(5)} µs/ev  accepted ${p.accepted}  delivered ${p.delivered}  ` +
+    `missing ${p.missing}  non-2xx ${p.non2xx}  errors ${p.errors}`;
+  console.log(
+    `bare       ${String(bareSingle.requestsPerSec).padStart(8)} req/s p99 ${bareSingle.p99Ms} ms`,
+  );
+  console.log(row('/ingest', ingest));
+  console.log(row('/v1/batch', batched));
+  console.log(`single-event rate vs bare Fastify: ${(ratio * 100).toFixed(1)}% (target >= 50%)`);
+  console.log(`batch route: ${batched.eventsPerSec} events/s (target >= 100000)`);
+  console.log(`sink received every accepted event: ${results.targets.zeroMissing ? 'yes' : 'NO'}`);
+  const dir = fileURLToPath(new URL('../../bench-results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}worker.json`, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+const serveAt = process.argv.indexOf('--serve');
+if (serveAt >= 0) {
+  void serve(process.argv[serveAt + 1] as Role, process.argv[serveAt + 2] ?? '');
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
