@@ -2,7 +2,15 @@ import { ALLOWED_PROPERTIES } from '@runmat-telemetry/schema';
 import type { SinkEvent } from '../harness/index.js';
 
 /** Properties the worker itself adds to every PostHog event (see posthog-mapping). */
-const POSTHOG_OWN_KEYS = ['$lib', '$process_person_profile', '$geoip_disable', '$ip'];
+const POSTHOG_OWN_KEYS = [
+  '$lib',
+  '$process_person_profile',
+  '$geoip_disable',
+  '$ip',
+  // posthog-node stamps these on every event it sends.
+  '$lib_version',
+  '$is_server',
+];
 
 // GA4 parameter names are the allowlisted keys with non-word characters made
 // underscores; GA4's own session and engagement fields may be added.
