@@ -206,7 +206,10 @@ async function main(): Promise<void> {
   await cannon(ready.port, ROUTES.batch, () => batch(BATCH_SIZE), WARMUP_SECONDS);
   const warm = await worker.ask({ type: 'cpu-stop' });
   let acceptedBefore = warm.type === 'cpu' ? warm.accepted : 0;
-  while (sink.stats().posthog.events < acceptedBefore) await new Promise((r) => setTimeout(r, 50));
+  const warmDeadline = Date.now() + 60_000;
+  while (sink.stats().posthog.events < acceptedBefore && Date.now() < warmDeadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   sink.clear();
   const sinkBase = acceptedBefore;
   for (const [path, body] of [
