@@ -1,4 +1,5 @@
 import type { RemoteInfo } from 'node:dgram';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_EVENT_BYTES, parseEventJson } from '@runmat-telemetry/schema';
 import pino, { type Logger } from 'pino';
@@ -40,8 +41,6 @@ export interface CreateForwarderOptions {
   logger?: Logger;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Builds the UDP → `/v1/batch` forwarder from validated config: receiver,
  * bounded queue, batcher, HTTP sender and health server, wired together.
@@ -54,6 +53,8 @@ export function createForwarder(
   const queue = new BoundedQueue<BatchItem>(config.queueMaxEvents, config.queueMaxBytes);
   // Aborted at the shutdown deadline so retries and in-flight requests give up.
   const abort = new AbortController();
+  // Every in-flight request and backoff wait listens on it: that is expected, not a leak.
+  setMaxListeners(config.concurrency * 2 + 10, abort.signal);
   let batcher: Batcher | undefined;
   const metrics = new ForwarderMetrics(() => ({
     queueEvents: queue.length,
@@ -96,15 +97,9 @@ export function createForwarder(
       metrics.drop('oversize');
       return;
     }
-    let text: string;
-    try {
-      text = decoder.decode(msg);
-    } catch {
-      metrics.drop('invalid_json');
-      return;
-    }
-    // The decoded text and its parse are garbage at once; only the datagram is kept.
-    const parsed = parseEventJson(text);
+    // Strict UTF-8 decode, JSON.parse and the schema check in one call; the
+    // decoded text and parsed object are garbage at once, only the datagram is kept.
+    const parsed = parseEventJson(msg);
     if (!parsed.ok) {
       const code = parsed.error.code;
       metrics.drop(code === 'too_large' ? 'oversize' : code);
