@@ -76,7 +76,7 @@ describe('resolveConfig defaults and precedence', () => {
     const r = resolveConfig({
       env: { HOME: home, RUNMAT_TELEMETRY_DRAIN: 'none', RUNMAT_TELEMETRY_KEY: 'k1' },
       cwd: nested,
-      config: { sync_mode: false },
+      config: { sync_mode: false, drain_mode: 'all' },
     });
     expect(r.config.queue_size).toBe(100);
     expect(r.sources.queue_size).toBe(`${userConfig()}:2`);

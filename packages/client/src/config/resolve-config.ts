@@ -71,8 +71,8 @@ interface Layer {
  * Resolves the telemetry configuration: defaults, the user config (legacy
  * `~/.runmat/config.toml` then `~/.config/runmat/config.toml`), the project
  * config (`RUNMAT_CONFIG`, else the nearest `runmat.toml` / `runmat.json`
- * walking up from the working directory), the environment, then code
- * options; later layers win, except that `enabled = false` anywhere, an env
+ * walking up from the working directory), code options, then
+ * `RUNMAT_TELEMETRY_DRAIN=none`; later layers win, except that `enabled = false` anywhere, an env
  * opt-out or consent false always wins.
  *
  * Throws {@link TelemetryConfigError} (file, key, line) for a malformed file or
@@ -116,19 +116,21 @@ export function resolveConfig(options: ResolveConfigOptions = {}): ResolvedConfi
     if (project) layers.push(sectionLayer(project, warnings));
   }
 
-  const envValues: Partial<TelemetryConfig> = {};
-  const drain = env.RUNMAT_TELEMETRY_DRAIN?.trim().toLowerCase();
-  if (drain === 'none' || drain === 'all') envValues.drain_mode = drain;
-  else if (drain)
-    warnings.push(`RUNMAT_TELEMETRY_DRAIN=${drain} ignored (expected "none" or "all")`);
-  layers.push({ values: envValues, source: () => 'env RUNMAT_TELEMETRY_DRAIN' });
-
   if (options.config) {
     const values = validateValues(options.config, warnings, (key, problem, code) => {
       throw new TelemetryConfigError(code, problem, { key });
     });
     layers.push({ values, source: () => 'code' });
   }
+
+  // Above code options on purpose: RUNMAT_TELEMETRY_DRAIN=none is how a user
+  // makes sure telemetry adds nothing to a process's exit, whatever the host says.
+  const envValues: Partial<TelemetryConfig> = {};
+  const drain = env.RUNMAT_TELEMETRY_DRAIN?.trim().toLowerCase();
+  if (drain === 'none') envValues.drain_mode = drain;
+  else if (drain)
+    warnings.push(`RUNMAT_TELEMETRY_DRAIN=${drain} ignored (only "none" is recognised)`);
+  layers.push({ values: envValues, source: () => 'env RUNMAT_TELEMETRY_DRAIN' });
 
   const config: TelemetryConfig = { ...DEFAULT_CONFIG };
   const sources = Object.fromEntries(CONFIG_KEYS.map((k) => [k, 'default'])) as Record<
