@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startFakeSink } from '@runmat-telemetry/fake-sink';
 import { CANONICAL_FINISHED_EXAMPLE } from '@runmat-telemetry/schema';
@@ -92,6 +92,8 @@ interface RateResult {
   peakRssMb: number;
   cpuMicrosPerDatagram: number;
   retries: number;
+  /** 1-minute load average when the rate finished: other work on the machine skews every figure. */
+  loadAverage: number;
   requestsByStatus: Record<string, number>;
 }
 
@@ -178,6 +180,7 @@ async function runRate(
       peakRssMb: Number((peakRss / 1024 / 1024).toFixed(1)),
       cpuMicrosPerDatagram: Number((cpuMicros / sent.sent).toFixed(1)),
       retries: metrics.forwarder_retries_total ?? 0,
+      loadAverage: Number((loadavg()[0] ?? 0).toFixed(2)),
       requestsByStatus,
     };
   } finally {
@@ -207,6 +210,7 @@ async function main(): Promise<void> {
         `drain ${r.drainMs ?? 'never'} ms`,
         `peak RSS ${r.peakRssMb} MB`,
         `CPU ${r.cpuMicrosPerDatagram} µs/datagram`,
+        `load ${r.loadAverage}`,
         `(forwarder received ${r.receivedByForwarder}, forwarded ${r.forwardedByForwarder}, retries ${r.retries}, requests ${JSON.stringify(r.requestsByStatus)}, dropped ${JSON.stringify(r.droppedByForwarder)})`,
       ].join(' '),
     );
