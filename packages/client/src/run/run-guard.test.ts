@@ -115,3 +115,31 @@ describe('RunGuard', () => {
     expect(payload.gpu_wall_ns).toBeUndefined();
   });
 });
+
+describe('RunGuard with malformed host input', () => {
+  it('never throws, returns a summary, and lets nothing invalid through a validating emitter', () => {
+    const { emitter } = recorder();
+    const accepted: unknown[] = [];
+    const validating: RunEmitter = {
+      ...emitter,
+      context: emitter.context,
+      newUuid: emitter.newUuid,
+      collectProvider: true,
+      emit: (e) => {
+        if (!parseEvent(e).ok) return false;
+        accepted.push(e);
+        return true;
+      },
+    };
+    const bad = { provider: { telemetry: null, device: 5 }, failure: 'x', success: 'yes' } as never;
+    const run = new RunGuard(validating, null as never);
+    const summary = run.finish(bad);
+    expect(summary.durationUs).toBeGreaterThanOrEqual(0);
+    expect(summary.success).toBe(false);
+    expect(summary.emitted).toBe(false);
+    expect(accepted).toHaveLength(0);
+    expect(() =>
+      new RunGuard(validating, { kind: 'script' }).finish(undefined as never),
+    ).not.toThrow();
+  });
+});

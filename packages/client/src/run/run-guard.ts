@@ -32,9 +32,14 @@ export class RunGuard {
 
   constructor(emitter: RunEmitter, run: StartRunOptions) {
     this.#emitter = emitter;
-    this.#run = run;
+    // Hosts call this from JS too: tolerate a missing argument rather than throw.
+    this.#run = run && typeof run === 'object' ? run : ({} as StartRunOptions);
     this.#startedAt = performance.now();
-    emitter.emit(buildStartedEvent(emitter.context, emitter.newUuid(), run, Date.now()));
+    try {
+      emitter.emit(buildStartedEvent(emitter.context, emitter.newUuid(), this.#run, Date.now()));
+    } catch {
+      // Malformed host input must cost the host its telemetry, never its run.
+    }
   }
 
   /** Microseconds since the run started. */
@@ -43,30 +48,38 @@ export class RunGuard {
   }
 
   /** Ends the run, emits `runtime.run.finished`, and returns the local summary. */
-  finish(options: FinishRunOptions): RunSummary {
+  finish(finishOptions: FinishRunOptions): RunSummary {
     if (this.#summary) return this.#summary;
+    const options =
+      finishOptions && typeof finishOptions === 'object' ? finishOptions : ({} as FinishRunOptions);
     const durationUs = this.elapsedUs();
-    const gpu = this.#emitter.collectProvider
-      ? summarizeGpu(options.provider, durationUs)
-      : undefined;
-    const event = buildFinishedEvent(
-      this.#emitter.context,
-      this.#emitter.newUuid(),
-      this.#run,
-      options,
-      durationUs,
-      Date.now(),
-      gpu,
-    );
-    const emitted = this.#emitter.emit(event);
+    let gpu: RunSummary['gpu'];
+    let emitted = false;
+    try {
+      gpu = this.#emitter.collectProvider ? summarizeGpu(options.provider, durationUs) : undefined;
+      const event = buildFinishedEvent(
+        this.#emitter.context,
+        this.#emitter.newUuid(),
+        this.#run,
+        options,
+        durationUs,
+        Date.now(),
+        gpu,
+      );
+      emitted = this.#emitter.emit(event);
+    } catch {
+      // As in the constructor: a malformed finish still returns a summary.
+    }
     const summary: RunSummary = {
       kind: this.#run.kind,
       durationUs,
-      success: options.success,
-      jitUsed: options.jitUsed ?? false,
+      success: options.success === true,
+      jitUsed: options.jitUsed === true,
       emitted,
     };
-    if (options.counters) summary.counters = { ...options.counters };
+    if (options.counters && typeof options.counters === 'object') {
+      summary.counters = { ...options.counters };
+    }
     if (gpu) summary.gpu = gpu;
     this.#summary = summary;
     return summary;
