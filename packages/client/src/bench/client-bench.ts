@@ -15,7 +15,7 @@ import { type BenchCollector, startBenchCollector } from './local-collectors.js'
 const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = join(PACKAGE_DIR, 'fixtures', 'emit-one-run.mjs');
 const DRAIN_TIMEOUT_MS = 50;
-const EXIT_RUNS = Number(process.env.BENCH_EXIT_RUNS ?? 9);
+const EXIT_RUNS = Number(process.env.BENCH_EXIT_RUNS ?? 15);
 const EMIT_SAMPLES = Number(process.env.BENCH_EMIT_SAMPLES ?? 20_000);
 
 const TARGETS = {
