@@ -115,6 +115,7 @@ class Child {
   constructor(role: Role, sinkUrl: string) {
     this.proc = fork(fileURLToPath(import.meta.url), ['--serve', role, sinkUrl], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: process.env.BENCH_NODE_OPTIONS ? process.env.BENCH_NODE_OPTIONS.split(' ') : [],
     });
     this.proc.on('message', (m: FromChild) => this.waiters.shift()?.(m));
   }
@@ -193,7 +194,13 @@ async function main(): Promise<void> {
   if (bareReady.type !== 'ready') throw new Error('bare server failed');
   // A short unmeasured run first, so JIT warm-up is not billed to either server.
   await cannon(bareReady.port, ROUTES.ingest, () => single(1), WARMUP_SECONDS);
+  bare.tell({ type: 'cpu-start' });
   const bareSingle = await cannon(bareReady.port, ROUTES.ingest, () => single(1), seconds);
+  const bareCpu = await bare.ask({ type: 'cpu-stop' });
+  const bareCpuPerRequest =
+    bareCpu.type === 'cpu' && bareSingle.requests2xx > 0
+      ? Math.round((bareCpu.micros / bareSingle.requests2xx) * 10) / 10
+      : 0;
   await bare.ask({ type: 'stop' });
 
   const worker = new Child('worker', sink.url);
@@ -245,7 +252,11 @@ async function main(): Promise<void> {
     when: new Date().toISOString(),
     seconds,
     connections: CONNECTIONS,
-    bareFastify: { requestsPerSec: bareSingle.requestsPerSec, p99Ms: bareSingle.p99Ms },
+    bareFastify: {
+      requestsPerSec: bareSingle.requestsPerSec,
+      p99Ms: bareSingle.p99Ms,
+      cpuMicrosPerRequest: bareCpuPerRequest,
+    },
     ingest,
     batch: batched,
     singleVsBare: Math.round(ratio * 1000) / 1000,
@@ -260,7 +271,8 @@ async function main(): Promise<void> {
     `cpu ${String(p.cpuMicrosPerEvent).padStart(5)} µs/ev  accepted ${p.accepted}  delivered ${p.delivered}  ` +
     `missing ${p.missing}  non-2xx ${p.non2xx}  errors ${p.errors}`;
   console.log(
-    `bare       ${String(bareSingle.requestsPerSec).padStart(8)} req/s p99 ${bareSingle.p99Ms} ms`,
+    `bare       ${String(bareSingle.requestsPerSec).padStart(8)} req/s p99 ${String(bareSingle.p99Ms).padStart(4)} ms  ` +
+      `cpu ${bareCpuPerRequest} µs/req`,
   );
   console.log(row('/ingest', ingest));
   console.log(row('/v1/batch', batched));
