@@ -97,6 +97,12 @@ export function createForwarder(
       metrics.drop('oversize');
       return;
     }
+    // A full queue refuses before any decoding: under overload, parsing what
+    // cannot be kept would only steal time from reading the socket.
+    if (!queue.hasRoomFor(msg.byteLength)) {
+      metrics.drop('queue_full');
+      return;
+    }
     // Strict UTF-8 decode, JSON.parse and the schema check in one call; the
     // decoded text and parsed object are garbage at once, only the datagram is kept.
     const parsed = parseEventJson(msg);

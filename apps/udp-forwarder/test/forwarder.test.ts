@@ -272,6 +272,14 @@ describe('delivery under failure', () => {
     expect(stats.queueBytes).toBeGreaterThan(4096 - 600);
     expect(stats.dropped.queue_full).toBeGreaterThan(0);
     expect(stats.eventsEnqueued + stats.dropped.queue_full).toBe(30);
+
+    // While full, nothing is decoded: even garbage counts as queue_full.
+    await sendDatagrams(fwd.udpPort, ['not json']);
+    await waitFor(() => fwd.stats().datagramsReceived === 31, 'the garbage datagram');
+    expect(fwd.stats().dropped).toMatchObject({
+      queue_full: stats.dropped.queue_full + 1,
+      invalid_json: 0,
+    });
   });
 
   it('flushes the queue on stop and reports nothing unflushed', async () => {

@@ -17,6 +17,8 @@ describe('BoundedQueue', () => {
   it('refuses past the byte bound and takes batches within a byte budget', () => {
     const q = new BoundedQueue<ReturnType<typeof item>>(100, 50);
     expect(q.offer(item(1, 30))).toBe(true);
+    expect(q.hasRoomFor(20)).toBe(true);
+    expect(q.hasRoomFor(21)).toBe(false);
     expect(q.offer(item(2, 30))).toBe(false);
     expect(q.offer(item(3, 20))).toBe(true);
     expect(q.bytes).toBe(50);

@@ -26,6 +26,11 @@ export class BoundedQueue<T extends Sized> {
     return this.byteCount;
   }
 
+  /** Whether an item of `bytes` would be taken now (lets callers skip work for one that would not). */
+  hasRoomFor(bytes: number): boolean {
+    return this.length < this.maxItems && this.byteCount + bytes <= this.maxBytes;
+  }
+
   /** Adds an item unless that would break a bound; returns whether it was taken. */
   offer(item: T): boolean {
     if (this.length >= this.maxItems || this.byteCount + item.bytes > this.maxBytes) return false;
