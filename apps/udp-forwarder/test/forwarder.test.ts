@@ -273,8 +273,8 @@ describe('delivery under failure', () => {
     expect(stats.dropped.queue_full).toBeGreaterThan(0);
     expect(stats.eventsEnqueued + stats.dropped.queue_full).toBe(30);
 
-    // While full, nothing is decoded: even garbage counts as queue_full.
-    await sendDatagrams(fwd.udpPort, ['not json']);
+    // While full, nothing is decoded: even garbage (as big as an event) counts as queue_full.
+    await sendDatagrams(fwd.udpPort, ['x'.repeat(600)]);
     await waitFor(() => fwd.stats().datagramsReceived === 31, 'the garbage datagram');
     expect(fwd.stats().dropped).toMatchObject({
       queue_full: stats.dropped.queue_full + 1,
