@@ -50,7 +50,7 @@ async function serve(role: Role, sinkUrl: string): Promise<void> {
       MAX_EVENT_LOOP_DELAY_MS: '0',
       ...pick(process.env, /^(POSTHOG_|QUEUE_|DEDUPE_)/),
     });
-    worker = buildApp(config);
+    worker = buildApp(config, process.env.BENCH_NO_LOGGER ? { logger: false } : {});
     app = worker.app;
   } else {
     // The same request answered with the same 202 body: JSON parse plus a serialized reply.

@@ -24,3 +24,23 @@ describe('DedupeWindow', () => {
     expect(w.has('a', 0)).toBe(false);
   });
 });
+
+describe('DedupeWindow at scale', () => {
+  it('keeps the newest entries when evicting by count over many rounds', () => {
+    const w = new DedupeWindow(60_000, 1000);
+    for (let i = 0; i < 50_000; i++) w.add(`id-${i}`, i);
+    expect(w.size).toBe(1000);
+    expect(w.has('id-48999', 50_000)).toBe(false);
+    expect(w.has('id-49000', 50_000)).toBe(true);
+    expect(w.has('id-49999', 50_000)).toBe(true);
+  });
+
+  it('lets a re-added uuid outlive its first, expired entry', () => {
+    const w = new DedupeWindow(100, 10);
+    w.add('a', 0);
+    w.add('a', 150);
+    w.add('b', 160);
+    expect(w.has('a', 200)).toBe(true);
+    expect(w.has('a', 250)).toBe(false);
+  });
+});

@@ -93,6 +93,7 @@ export class PostHogForwarder implements Forwarder {
   private readonly clientLimit: number;
   private backlog: Array<{ event: NormalizedEvent; clientIp: string | undefined } | undefined> = [];
   private backlogHead = 0;
+  private closing = false;
   private readonly retryTimer: NodeJS.Timeout;
   private readonly log: FastifyBaseLogger;
   private readonly failed: { inc: (n: number) => void };
@@ -131,20 +132,35 @@ export class PostHogForwarder implements Forwarder {
       failed.inc(n);
       this.log.error({ destination: 'posthog', lost: n, err: describe(err) }, 'forward failed');
     };
-    // posthog-node's background flush reports errors with console.error; route
-    // them through pino instead (the failure itself is counted in sendBatch).
-    const internals = client as unknown as {
-      flushBackground: () => void;
-      pendingFlushPromise: Promise<void> | null;
+    // posthog-node calls flushBackground on every enqueue once its queue
+    // reaches flushAt, and each call chains another flush that may send a
+    // batch of a handful of events. One flush at a time, each sending full
+    // batches, is what keeps per-event cost flat; its errors go to pino
+    // instead of console.error (the failure itself is counted in sendBatch).
+    const internals = client as unknown as { flushBackground: () => void };
+    let flushing = false;
+    let partialTimer: NodeJS.Timeout | undefined;
+    const flushBackground = (): void => {
+      if (flushing) return;
+      flushing = true;
+      client
+        .flush()
+        .catch((err: unknown) => {
+          this.log.warn({ destination: 'posthog', err: describe(err) }, 'flush attempt failed');
+        })
+        .finally(() => {
+          flushing = false;
+          if (this.inClient >= opts.batchSize) flushBackground();
+          else if (this.inClient > 0 && partialTimer === undefined && !this.closing) {
+            partialTimer = setTimeout(() => {
+              partialTimer = undefined;
+              flushBackground();
+            }, opts.flushIntervalMs);
+            partialTimer.unref();
+          }
+        });
     };
-    internals.flushBackground = () => {
-      // posthog-node calls this on every enqueue past flushAt; one pending
-      // flush covers them all (the same guard as the method it replaces).
-      if (internals.pendingFlushPromise) return;
-      client.flush().catch((err: unknown) => {
-        this.log.warn({ destination: 'posthog', err: describe(err) }, 'flush attempt failed');
-      });
-    };
+    internals.flushBackground = flushBackground;
     this.client = client;
     // Batches that hit a network error stay queued; posthog-node only flushes
     // again when a new event arrives, so nudge it while anything is pending.
@@ -187,6 +203,7 @@ export class PostHogForwarder implements Forwarder {
   }
 
   async close(timeoutMs: number): Promise<number> {
+    this.closing = true;
     clearInterval(this.retryTimer);
     const deadline = Date.now() + timeoutMs;
     // Drain the backlog through posthog-node batch by batch, then let its
