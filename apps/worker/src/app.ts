@@ -64,6 +64,7 @@ function defaultForwarders(config: WorkerConfig) {
         retries: config.posthogRetries,
         retryDelayMs: config.posthogRetryDelayMs,
         gzip: config.posthogGzip,
+        concurrency: config.posthogConcurrency,
         metrics,
         log,
       }),

@@ -29,6 +29,7 @@ export const WORKER_ENV = {
   posthogRetries: 'POSTHOG_RETRIES',
   posthogRetryDelayMs: 'POSTHOG_RETRY_DELAY_MS',
   posthogGzip: 'POSTHOG_GZIP',
+  posthogConcurrency: 'POSTHOG_CONCURRENCY',
   ga4FlushIntervalMs: 'GA4_FLUSH_INTERVAL_MS',
   ga4TimeoutMs: 'GA4_TIMEOUT_MS',
   ga4Retries: 'GA4_RETRIES',
@@ -88,6 +89,8 @@ export interface WorkerConfig {
   posthogRetries: number;
   posthogRetryDelayMs: number;
   posthogGzip: boolean;
+  /** `/batch/` requests in flight at once (one posthog-node client each). */
+  posthogConcurrency: number;
   ga4FlushIntervalMs: number;
   ga4TimeoutMs: number;
   ga4Retries: number;
@@ -244,6 +247,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     posthogRetries: int(env, E.posthogRetries, 3, 0, 10),
     posthogRetryDelayMs: int(env, E.posthogRetryDelayMs, 500, 0, 60_000),
     posthogGzip: bool(env, E.posthogGzip, true),
+    posthogConcurrency: int(env, E.posthogConcurrency, 4, 1, 64),
     ga4FlushIntervalMs: int(env, E.ga4FlushIntervalMs, 1000, 10, 60_000),
     ga4TimeoutMs: int(env, E.ga4TimeoutMs, 5000, 100, 60_000),
     ga4Retries: int(env, E.ga4Retries, 3, 0, 10),

@@ -16,6 +16,8 @@ export interface PostHogForwarderOptions {
   retries: number;
   retryDelayMs: number;
   gzip: boolean;
+  /** posthog-node clients, i.e. `/batch/` requests in flight at once. */
+  concurrency: number;
   metrics: WorkerMetrics;
   log: FastifyBaseLogger;
 }
@@ -79,94 +81,116 @@ class CountingPostHog extends PostHog {
 }
 
 /**
+ * One posthog-node client and what it holds. posthog-node sends one batch at
+ * a time per client, so several lanes give several `/batch/` requests in
+ * flight.
+ */
+class Lane {
+  /** Events handed to this client and not yet settled. */
+  held = 0;
+  private flushing = false;
+  private partialTimer: NodeJS.Timeout | undefined;
+  closing = false;
+
+  constructor(
+    readonly client: CountingPostHog,
+    private readonly batchSize: number,
+    private readonly flushIntervalMs: number,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    // posthog-node calls flushBackground on every enqueue once its queue
+    // reaches flushAt, and each call chains another flush that may send a
+    // batch of a handful of events. One flush at a time, each sending full
+    // batches, keeps per-event cost flat; errors go to pino instead of
+    // console.error (the failure itself is counted in sendBatch).
+    (client as unknown as { flushBackground: () => void }).flushBackground = () => this.flush();
+  }
+
+  flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.client
+      .flush()
+      .catch((err: unknown) => {
+        this.log.warn({ destination: 'posthog', err: describe(err) }, 'flush attempt failed');
+      })
+      .finally(() => {
+        this.flushing = false;
+        if (this.held >= this.batchSize) this.flush();
+        else if (this.held > 0 && this.partialTimer === undefined && !this.closing) {
+          this.partialTimer = setTimeout(() => {
+            this.partialTimer = undefined;
+            this.flush();
+          }, this.flushIntervalMs);
+          this.partialTimer.unref();
+        }
+      });
+  }
+}
+
+/**
  * Forwards to PostHog through posthog-node's queue and `/batch/` endpoint.
- * The queue is sized above the forward-queue bound so posthog-node never
- * silently drops its oldest event.
+ * Accepted events wait in a plain FIFO backlog here and are handed to
+ * posthog-node a couple of batches at a time: its queue drops the oldest
+ * event silently when full and rescans itself after every batch, so it is
+ * kept short, and the forward queue's bound applies to the backlog.
  */
 export class PostHogForwarder implements Forwarder {
   readonly destination = 'posthog' as const;
-  private readonly client: CountingPostHog;
-  /** Accepted and not yet delivered or failed: backlog plus posthog-node's queue. */
+  private readonly lanes: Lane[];
+  /** Accepted and not yet delivered or failed: backlog plus every lane. */
   private inFlight = 0;
-  /** Events handed to posthog-node and not yet settled. */
-  private inClient = 0;
-  private readonly clientLimit: number;
+  private readonly laneLimit: number;
   private backlog: Array<{ event: NormalizedEvent; clientIp: string | undefined } | undefined> = [];
   private backlogHead = 0;
-  private closing = false;
+  private nextLane = 0;
   private readonly retryTimer: NodeJS.Timeout;
   private readonly log: FastifyBaseLogger;
   private readonly failed: { inc: (n: number) => void };
 
   constructor(opts: PostHogForwarderOptions) {
     this.log = opts.log;
-    // Two batches: one being sent, one filling up behind it.
-    this.clientLimit = opts.batchSize * 2;
-    const client = new CountingPostHog(opts.apiKey, {
-      host: opts.host,
-      flushAt: opts.batchSize,
-      maxBatchSize: opts.batchSize,
-      maxQueueSize: opts.batchSize * 4,
-      flushInterval: opts.flushIntervalMs,
-      requestTimeout: opts.timeoutMs,
-      fetchRetryCount: opts.retries,
-      fetchRetryDelay: opts.retryDelayMs,
-      disableCompression: !opts.gzip,
-      disableGeoip: true,
-      enableExceptionAutocapture: false,
-      featureFlagsPollingInterval: null,
-    } as ConstructorParameters<typeof PostHog>[1]);
+    // Two batches per lane: one being sent, one filling up behind it.
+    this.laneLimit = opts.batchSize * 2;
     const forwarded = opts.metrics.forwarded.labels('posthog');
-    const failed = opts.metrics.forwardFailed.labels('posthog');
-    this.failed = failed;
-    client.onSent = (n) => {
-      this.inFlight -= n;
-      this.inClient -= n;
-      forwarded.inc(n);
-      this.pump();
-    };
-    client.onFailed = (n, err) => {
-      this.inFlight -= n;
-      this.inClient -= n;
-      this.pump();
-      failed.inc(n);
-      this.log.error({ destination: 'posthog', lost: n, err: describe(err) }, 'forward failed');
-    };
-    // posthog-node calls flushBackground on every enqueue once its queue
-    // reaches flushAt, and each call chains another flush that may send a
-    // batch of a handful of events. One flush at a time, each sending full
-    // batches, is what keeps per-event cost flat; its errors go to pino
-    // instead of console.error (the failure itself is counted in sendBatch).
-    const internals = client as unknown as { flushBackground: () => void };
-    let flushing = false;
-    let partialTimer: NodeJS.Timeout | undefined;
-    const flushBackground = (): void => {
-      if (flushing) return;
-      flushing = true;
-      client
-        .flush()
-        .catch((err: unknown) => {
-          this.log.warn({ destination: 'posthog', err: describe(err) }, 'flush attempt failed');
-        })
-        .finally(() => {
-          flushing = false;
-          if (this.inClient >= opts.batchSize) flushBackground();
-          else if (this.inClient > 0 && partialTimer === undefined && !this.closing) {
-            partialTimer = setTimeout(() => {
-              partialTimer = undefined;
-              flushBackground();
-            }, opts.flushIntervalMs);
-            partialTimer.unref();
-          }
-        });
-    };
-    internals.flushBackground = flushBackground;
-    this.client = client;
-    // Batches that hit a network error stay queued; posthog-node only flushes
-    // again when a new event arrives, so nudge it while anything is pending.
+    this.failed = opts.metrics.forwardFailed.labels('posthog');
+    this.lanes = [];
+    for (let i = 0; i < opts.concurrency; i++) {
+      const client = new CountingPostHog(opts.apiKey, {
+        host: opts.host,
+        flushAt: opts.batchSize,
+        maxBatchSize: opts.batchSize,
+        maxQueueSize: opts.batchSize * 4,
+        flushInterval: opts.flushIntervalMs,
+        requestTimeout: opts.timeoutMs,
+        fetchRetryCount: opts.retries,
+        fetchRetryDelay: opts.retryDelayMs,
+        disableCompression: !opts.gzip,
+        disableGeoip: true,
+        enableExceptionAutocapture: false,
+        featureFlagsPollingInterval: null,
+      } as ConstructorParameters<typeof PostHog>[1]);
+      const lane = new Lane(client, opts.batchSize, opts.flushIntervalMs, opts.log);
+      client.onSent = (n) => {
+        this.inFlight -= n;
+        lane.held -= n;
+        forwarded.inc(n);
+        this.pump();
+      };
+      client.onFailed = (n, err) => {
+        this.inFlight -= n;
+        lane.held -= n;
+        this.failed.inc(n);
+        this.log.error({ destination: 'posthog', lost: n, err: describe(err) }, 'forward failed');
+        this.pump();
+      };
+      this.lanes.push(lane);
+    }
+    // Batches that hit a network error stay in posthog-node's queue, and it
+    // only flushes again when a new event arrives: nudge it while anything is held.
     this.retryTimer = setInterval(
       () => {
-        if (this.inFlight > 0) client.flush().catch(() => {});
+        for (const lane of this.lanes) if (lane.held > 0) lane.flush();
       },
       Math.max(opts.flushIntervalMs, 1000),
     );
@@ -183,18 +207,22 @@ export class PostHogForwarder implements Forwarder {
     this.pump();
   }
 
-  /**
-   * Moves events from the backlog into posthog-node while its own queue is
-   * short. posthog-node rescans its whole queue after every batch it sends,
-   * so letting tens of thousands of events pile up there costs O(n^2); the
-   * backlog here is a plain FIFO.
-   */
+  /** Moves events from the backlog into lanes with room, filling one lane at a time. */
   private pump(): void {
-    while (this.inClient < this.clientLimit && this.backlogHead < this.backlog.length) {
+    const lanes = this.lanes;
+    let tried = 0;
+    while (this.backlogHead < this.backlog.length && tried < lanes.length) {
+      const lane = lanes[this.nextLane]!;
+      if (lane.held >= this.laneLimit) {
+        this.nextLane = (this.nextLane + 1) % lanes.length;
+        tried++;
+        continue;
+      }
+      tried = 0;
       const item = this.backlog[this.backlogHead]!;
       this.backlog[this.backlogHead++] = undefined;
-      this.inClient++;
-      this.client.enqueueEvent(item.event, item.clientIp);
+      lane.held++;
+      lane.client.enqueueEvent(item.event, item.clientIp);
     }
     if (this.backlogHead > 4096 && this.backlogHead * 2 > this.backlog.length) {
       this.backlog = this.backlog.slice(this.backlogHead);
@@ -203,21 +231,26 @@ export class PostHogForwarder implements Forwarder {
   }
 
   async close(timeoutMs: number): Promise<number> {
-    this.closing = true;
     clearInterval(this.retryTimer);
+    for (const lane of this.lanes) lane.closing = true;
     const deadline = Date.now() + timeoutMs;
-    // Drain the backlog through posthog-node batch by batch, then let its
-    // shutdown send the remainder; both within the one deadline.
+    // Drain the backlog through the lanes batch by batch, then let
+    // posthog-node's shutdown send the remainder; all within one deadline.
     while (this.backlogHead < this.backlog.length && Date.now() < deadline) {
       const before = this.inFlight;
-      await Promise.race([this.client.flush().catch(() => {}), sleep(deadline - Date.now())]);
+      const flushes = this.lanes.map((lane) => lane.client.flush().catch(() => {}));
+      await Promise.race([Promise.all(flushes), sleep(Math.max(1, deadline - Date.now()))]);
       if (this.inFlight === before) break;
     }
-    try {
-      await this.client.shutdown(Math.max(1, deadline - Date.now()));
-    } catch (err) {
-      this.log.error({ destination: 'posthog', err: describe(err) }, 'shutdown flush failed');
-    }
+    await Promise.all(
+      this.lanes.map(async (lane) => {
+        try {
+          await lane.client.shutdown(Math.max(1, deadline - Date.now()));
+        } catch (err) {
+          this.log.error({ destination: 'posthog', err: describe(err) }, 'shutdown flush failed');
+        }
+      }),
+    );
     const lost = Math.max(0, this.inFlight);
     if (lost > 0) {
       this.failed.inc(lost);
