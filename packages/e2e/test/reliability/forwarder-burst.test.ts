@@ -13,7 +13,7 @@ import { isQuiet, readForwarder } from './counters.js';
 const MIB = 1024 * 1024;
 const QUEUE_MAX_BYTES = 4 * MIB;
 // A burst bigger than this is the sender's limit on 2 shared cores, not the forwarder's.
-const MAX_BURST_RATE = 40_000;
+const MAX_BURST_RATE = 20_000;
 
 let p: Pipeline;
 
