@@ -23,13 +23,21 @@ const KEY = 'bench-ingestion-key';
 const BATCH_SIZE = 100;
 const CONNECTIONS = 50;
 const WARMUP_SECONDS = 2;
+const SETTLE_MS = 300;
 const UUID_SLOT = '00000000-0000-4000-8000-000000000000';
 
 type Role = 'worker' | 'bare';
 type ToChild = { type: 'cpu-start' } | { type: 'cpu-stop' } | { type: 'stop' };
 type FromChild =
   | { type: 'ready'; port: number }
-  | { type: 'cpu'; micros: number; accepted: number }
+  | {
+      type: 'cpu';
+      micros: number;
+      accepted: number;
+      forwarded: number;
+      failed: number;
+      depth: number;
+    }
   | { type: 'stopped'; accepted: number };
 
 // ---------------------------------------------------------------- child side
@@ -86,7 +94,16 @@ async function serve(role: Role, sinkUrl: string): Promise<void> {
     if (msg.type === 'cpu-start') cpu = process.cpuUsage();
     if (msg.type === 'cpu-stop') {
       const d = process.cpuUsage(cpu);
-      send({ type: 'cpu', micros: d.user + d.system, accepted: await accepted() });
+      const sum = async (c: { get: () => Promise<{ values: Array<{ value: number }> }> }) =>
+        (await c.get()).values.reduce((a, v) => a + v.value, 0);
+      send({
+        type: 'cpu',
+        micros: d.user + d.system,
+        accepted: await accepted(),
+        forwarded: worker ? await sum(worker.metrics.forwarded) : 0,
+        failed: worker ? await sum(worker.metrics.forwardFailed) : 0,
+        depth: worker ? worker.queue.depth() : 0,
+      });
     }
     if (msg.type === 'stop') {
       await app.close();
@@ -211,37 +228,44 @@ async function main(): Promise<void> {
   > = [];
   await cannon(ready.port, ROUTES.ingest, () => single(1), WARMUP_SECONDS);
   await cannon(ready.port, ROUTES.batch, () => batch(BATCH_SIZE), WARMUP_SECONDS);
-  const warm = await worker.ask({ type: 'cpu-stop' });
-  let acceptedBefore = warm.type === 'cpu' ? warm.accepted : 0;
-  const warmDeadline = Date.now() + 60_000;
-  while (sink.stats().posthog.events < acceptedBefore && Date.now() < warmDeadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  sink.clear();
-  const sinkBase = acceptedBefore;
+  // Counts are cumulative and the sink is never cleared: requests autocannon
+  // abandons at the end of a run can still be accepted a moment later, so
+  // each snapshot waits for the worker to settle and the sink to catch up.
+  const settle = async (): Promise<{ accepted: number; micros: number; delivered: number }> => {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const cpu = await worker.ask({ type: 'cpu-stop' });
+    if (cpu.type !== 'cpu') throw new Error('no cpu figure');
+    const deadline = Date.now() + 60_000;
+    while (sink.stats().posthog.events < cpu.accepted && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const delivered = sink.stats().posthog.events;
+    if (delivered < cpu.accepted) {
+      console.log(
+        `  undelivered: worker ${JSON.stringify(cpu)}, sink ${JSON.stringify(sink.stats())}`,
+      );
+    }
+    return { accepted: cpu.accepted, micros: cpu.micros, delivered };
+  };
+  let before = await settle();
   for (const [path, body] of [
     [ROUTES.ingest, () => single(1)],
     [ROUTES.batch, () => batch(BATCH_SIZE)],
   ] as const) {
     worker.tell({ type: 'cpu-start' });
     const phase = await cannon(ready.port, path, body, seconds);
-    const cpu = await worker.ask({ type: 'cpu-stop' });
-    if (cpu.type !== 'cpu') throw new Error('no cpu figure');
-    const accepted = cpu.accepted - acceptedBefore;
-    // Delivery: wait (bounded) until the sink has every event accepted so far.
-    const deadline = Date.now() + 60_000;
-    while (sink.stats().posthog.events + sinkBase < cpu.accepted && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const delivered = sink.stats().posthog.events + sinkBase - acceptedBefore;
-    acceptedBefore = cpu.accepted;
+    const after = await settle();
+    const accepted = after.accepted - before.accepted;
     phases.push({
       ...phase,
       accepted,
-      delivered,
-      missing: Math.max(0, accepted - delivered),
-      cpuMicrosPerEvent: accepted > 0 ? Math.round((cpu.micros / accepted) * 10) / 10 : 0,
+      delivered: after.delivered - before.delivered,
+      // Cumulative: every event the worker ever accepted, minus what reached the sink.
+      missing: Math.max(0, after.accepted - after.delivered),
+      // CPU includes the settle pause, i.e. forwarding the phase's tail.
+      cpuMicrosPerEvent: accepted > 0 ? Math.round((after.micros / accepted) * 10) / 10 : 0,
     });
+    before = after;
   }
   await worker.ask({ type: 'stop' });
   await sink.close();
