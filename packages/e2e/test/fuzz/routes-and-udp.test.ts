@@ -168,12 +168,17 @@ describe(`fuzzing every entry point (${RUNS} inputs, seed ${SEED})`, () => {
       expect((await p.sinkApi.stats()).ga4.violations).toBe(0);
       expect(Object.prototype).not.toHaveProperty('polluted');
 
-      // Memory: bounded during the run and back near where it started (generous
-      // margins: GC timing on a shared 2-core machine is not a figure to test).
+      // Memory: bounded during the run and after it. RSS is V8's high-water
+      // mark (it rarely hands pages back) and the worker's dedupe window keeps
+      // accepted uuids by design, so the allowance grows with the input count;
+      // a leak per request would still blow through it.
+      const allowance = (fixed: number) => fixed + RUNS * 1536;
       for (const name of ['worker', 'forwarder'] as const) {
         const start = baseline[name] ?? 0;
-        expect(peak[name], `${name} peak RSS`).toBeLessThan(start + 256 * MIB);
-        expect(residentBytes(pids[name]) ?? 0, `${name} RSS after`).toBeLessThan(start + 128 * MIB);
+        expect(peak[name], `${name} peak RSS`).toBeLessThan(start + allowance(160 * MIB));
+        expect(residentBytes(pids[name]) ?? 0, `${name} RSS after`).toBeLessThan(
+          start + allowance(96 * MIB),
+        );
       }
     },
     Math.max(90_000, RUNS * 3),
