@@ -2,29 +2,12 @@
  * RunMat telemetry client, browser entry (WASM hosts). Same run API as the
  * Node entry; HTTP only, no file system, and nothing from `node:`.
  */
-import {
-  DEFAULT_HTTP_ENDPOINT,
-  INGESTION_KEY_HEADER,
-  MAX_EVENT_BYTES,
-  parseEvent,
-  utf8ByteLength,
-} from '@runmat-telemetry/schema/browser';
-import type { EnvelopeContext, InstallerInfo, StartRunOptions } from './run/build-events.js';
-import { InstallerSession } from './run/installer-events.js';
-import { type RunEmitter, RunGuard } from './run/run-guard.js';
-import type { DebugLog } from './transport/transport.js';
+import { DEFAULT_HTTP_ENDPOINT, INGESTION_KEY_HEADER } from '@runmat-telemetry/schema/browser';
+import type { EnvelopeContext } from './run/build-events.js';
+import type { RunEmitter } from './run/run-guard.js';
+import { type DebugLog, RunApi } from './run-api.js';
 
-export type {
-  FailureBuckets,
-  FinishRunOptions,
-  GpuSummary,
-  InstallerInfo,
-  RunSummary,
-  StartRunOptions,
-} from './run/build-events.js';
-export type { InstallerSession } from './run/installer-events.js';
-export type { RunGuard } from './run/run-guard.js';
-export type { DebugLog } from './transport/transport.js';
+export type * from './run-api.js';
 
 /** Options for {@link createBrowserTelemetry}. */
 export interface BrowserTelemetryOptions {
@@ -88,7 +71,7 @@ export function browserUuid(): string {
 }
 
 /** Telemetry for a browser host. No method throws into the host. */
-export class BrowserTelemetry {
+export class BrowserTelemetry extends RunApi {
   /** The host's consent as given (default true). */
   readonly consent: boolean;
   /** True when events leave the page (consent given and a key present or not required). */
@@ -100,26 +83,24 @@ export class BrowserTelemetry {
   readonly #endpoint: string;
   readonly #key: string;
   readonly #fetch: typeof fetch | undefined;
-  readonly #log: DebugLog;
   readonly #show: boolean;
   readonly #queueSize: number;
   readonly #queue: { label: string; body: string }[] = [];
-  readonly #emitter: RunEmitter;
+  protected readonly runEmitter: RunEmitter;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #onHide: () => void;
   #scheduled = false;
   #sent = 0;
   #failed = 0;
   #dropped = 0;
-  #invalid = 0;
 
   constructor(options: BrowserTelemetryOptions = {}) {
+    super(options.log ?? (() => {}));
     this.consent = options.telemetryConsent !== false;
     this.#endpoint = options.httpEndpoint || DEFAULT_HTTP_ENDPOINT;
     this.#key = options.ingestionKey ?? '';
     this.#fetch =
       options.fetch ?? (typeof fetch === 'function' ? fetch.bind(globalThis) : undefined);
-    this.#log = options.log ?? (() => {});
     this.#show = options.showPayloads === true;
     this.#queueSize = Math.max(8, options.queueSize ?? 256);
     const keyOk = this.#key !== '' || options.requireIngestionKey === false;
@@ -136,7 +117,7 @@ export class BrowserTelemetry {
     };
     if (options.release) context.release = options.release;
     if (this.clientId) context.cid = this.clientId;
-    this.#emitter = {
+    this.runEmitter = {
       context,
       newUuid: () => browserUuid(),
       emit: (event) => this.emit(event),
@@ -154,51 +135,26 @@ export class BrowserTelemetry {
     }
   }
 
-  /** Starts a run and emits `runtime.run.started` (when consented). */
-  startRun(options: StartRunOptions): RunGuard {
-    return new RunGuard(this.#emitter, options);
+  protected accepting(): boolean {
+    return this.consent;
   }
 
-  /** An installer session (each installer event at most once). */
-  installer(info: InstallerInfo): InstallerSession {
-    return new InstallerSession(this.#emitter, info);
-  }
-
-  /** Validates and queues an event; true when queued. Without consent, nothing is queued. */
-  emit(event: Record<string, unknown>): boolean {
-    try {
-      if (!this.consent) return false;
-      const parsed = parseEvent(event);
-      if (!parsed.ok) {
-        this.#invalid++;
-        this.#log('event dropped: does not fit the schema', { ...parsed.error });
-        return false;
-      }
-      const body = JSON.stringify(event);
-      if (utf8ByteLength(body) > MAX_EVENT_BYTES) {
-        this.#invalid++;
-        this.#log('event dropped: too large');
-        return false;
-      }
-      if (this.#show) console.log(`[runmat telemetry] ${body}`);
-      if (!this.deliveryEnabled) return false;
-      if (this.#queue.length >= this.#queueSize) {
-        this.#dropped++;
-        return false;
-      }
-      this.#queue.push({ label: String(event.event_label), body });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setTimeout(() => {
-          this.#scheduled = false;
-          void this.flush();
-        }, 0);
-      }
-      return true;
-    } catch (err) {
-      this.#log('emit failed', { error: String(err) });
+  protected enqueue(event: Record<string, unknown>, body: string): boolean {
+    if (this.#show) console.log(`[runmat telemetry] ${body}`);
+    if (!this.deliveryEnabled) return false;
+    if (this.#queue.length >= this.#queueSize) {
+      this.#dropped++;
       return false;
     }
+    this.#queue.push({ label: String(event.event_label), body });
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(() => {
+        this.#scheduled = false;
+        void this.flush();
+      }, 0);
+    }
+    return true;
   }
 
   /** Sends everything queued (fetch with keepalive, so it survives page unload) and waits for it. */
@@ -216,7 +172,7 @@ export class BrowserTelemetry {
       sent: this.#sent,
       failed: this.#failed,
       dropped: this.#dropped,
-      invalid: this.#invalid,
+      invalid: this.invalidCount,
     };
   }
 
@@ -250,7 +206,7 @@ export class BrowserTelemetry {
         },
         (err: unknown) => {
           this.#failed++;
-          this.#log('delivery failed', { error: String(err) });
+          this.debugLog('delivery failed', { error: String(err) });
         },
       )
       .finally(() => this.#inFlight.delete(tracked));

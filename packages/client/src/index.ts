@@ -34,20 +34,10 @@ export {
   resetTelemetryId,
   type TelemetryId,
 } from './identity/telemetry-id.js';
-export type {
-  FailureBuckets,
-  FinishRunOptions,
-  GpuSummary,
-  InstallerInfo,
-  RunSummary,
-  StartRunOptions,
-} from './run/build-events.js';
-export { InstallerSession } from './run/installer-events.js';
-export { RunGuard } from './run/run-guard.js';
+export * from './run-api.js';
 export {
   createTelemetry,
   Telemetry,
   type TelemetryOptions,
   type TelemetryStats,
 } from './telemetry.js';
-export type { DebugLog } from './transport/transport.js';

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { arch as osArch, platform as osPlatform } from 'node:os';
-import { MAX_EVENT_BYTES, parseEvent } from '@runmat-telemetry/schema';
 import { TelemetryConfigError } from './config/config-error.js';
 import {
   type ResolveConfigOptions,
@@ -20,9 +19,9 @@ import {
   loadOrCreateTelemetryId,
 } from './identity/telemetry-id.js';
 import { defaultDebugLog } from './log/debug-log.js';
-import type { EnvelopeContext, InstallerInfo, StartRunOptions } from './run/build-events.js';
-import { InstallerSession } from './run/installer-events.js';
-import { type RunEmitter, RunGuard } from './run/run-guard.js';
+import type { EnvelopeContext } from './run/build-events.js';
+import type { RunEmitter } from './run/run-guard.js';
+import { RunApi } from './run-api.js';
 import { createHttpTransport } from './transport/http-transport.js';
 import type { DebugLog, Transport } from './transport/transport.js';
 import { createUdpTransport } from './transport/udp-transport.js';
@@ -67,7 +66,7 @@ export interface TelemetryStats extends DeliveryStats {
  * A telemetry instance for one RunMat process. Every method is safe to call
  * whether or not telemetry is enabled, and none throws into the host.
  */
-export class Telemetry {
+export class Telemetry extends RunApi {
   /** The resolved configuration; undefined when it could not be read (see `configError`). */
   readonly resolved: ResolvedConfig | undefined;
   /** Why the configuration could not be used; telemetry is then off. */
@@ -83,19 +82,17 @@ export class Telemetry {
 
   readonly #context: EnvelopeContext;
   readonly #queue: DeliveryQueue | undefined;
-  readonly #log: DebugLog;
   readonly #show: ((json: string) => void) | undefined;
   readonly #drainMode: 'all' | 'none';
   readonly #drainTimeoutMs: number;
-  readonly #emitter: RunEmitter;
+  protected readonly runEmitter: RunEmitter;
   readonly #onQueued: ((label: string, uuid: string | undefined) => void) | undefined;
-  #invalid = 0;
   #shutdown: Promise<void> | undefined;
   #onBeforeExit: (() => void) | undefined;
 
   constructor(options: TelemetryOptions = {}) {
     const env = options.env ?? process.env;
-    this.#log = options.log ?? defaultDebugLog(env);
+    super(options.log ?? defaultDebugLog(env));
     this.#onQueued = options.onQueued;
     let resolved: ResolvedConfig | undefined;
     try {
@@ -106,7 +103,7 @@ export class Telemetry {
         err instanceof TelemetryConfigError
           ? err
           : new TelemetryConfigError('unreadable_file', String(err), {}, { cause: err });
-      this.#log('config unusable, telemetry off', { error: this.configError.message });
+      this.debugLog('config unusable, telemetry off', { error: this.configError.message });
     }
     this.resolved = resolved;
     this.enabled = resolved?.enabled ?? false;
@@ -117,14 +114,15 @@ export class Telemetry {
       options.telemetryId && isValidTelemetryId(options.telemetryId)
         ? options.telemetryId
         : undefined;
-    if (options.telemetryId && !hostId) this.#log('telemetryId ignored: not a safe anonymous id');
+    if (options.telemetryId && !hostId)
+      this.debugLog('telemetryId ignored: not a safe anonymous id');
     if (hostId) {
       this.clientId = hostId;
       this.clientIdSource = 'host';
     } else if (resolved && this.deliveryEnabled) {
       const id = loadOrCreateTelemetryId(resolved.paths.idFile);
       if (id.problem)
-        this.#log('id file unusable, using a per-process id', { problem: id.problem });
+        this.debugLog('id file unusable, using a per-process id', { problem: id.problem });
       this.clientId = id.id;
       this.clientIdSource = id.source;
     } else if (this.enabled) {
@@ -174,7 +172,7 @@ export class Telemetry {
         transports,
         queueSize: config.queue_size,
         syncMode: config.sync_mode,
-        log: this.#log,
+        log: this.debugLog,
         onResult: options.onResult,
       });
       if (options.drainOnExit !== false) {
@@ -185,7 +183,7 @@ export class Telemetry {
       }
     }
 
-    this.#emitter = {
+    this.runEmitter = {
       context: this.#context,
       newUuid: randomUUID,
       emit: (event) => this.emit(event),
@@ -193,47 +191,18 @@ export class Telemetry {
     };
   }
 
-  /** Starts a run and emits `runtime.run.started`; call `finish()` on the result when it ends. */
-  startRun(options: StartRunOptions): RunGuard {
-    return new RunGuard(this.#emitter, options);
+  protected accepting(): boolean {
+    return this.enabled;
   }
 
-  /** An installer session that emits each installer event at most once. */
-  installer(info: InstallerInfo): InstallerSession {
-    return new InstallerSession(this.#emitter, info);
-  }
-
-  /**
-   * Validates an event against the schema and queues it. Returns true when it
-   * was queued for delivery. Invalid events are dropped with a debug log.
-   */
-  emit(event: Record<string, unknown>): boolean {
-    try {
-      if (!this.enabled) return false;
-      const parsed = parseEvent(event);
-      if (!parsed.ok) {
-        this.#invalid++;
-        this.#log('event dropped: does not fit the schema', { ...parsed.error });
-        return false;
-      }
-      const body = JSON.stringify(event);
-      const size = Buffer.byteLength(body);
-      if (size > MAX_EVENT_BYTES) {
-        this.#invalid++;
-        this.#log('event dropped: too large', { size, limit: MAX_EVENT_BYTES });
-        return false;
-      }
-      this.#show?.(body);
-      if (!this.#queue) return false;
-      const uuid = typeof event.uuid === 'string' ? event.uuid : undefined;
-      const label = String(event.event_label);
-      const queued = this.#queue.enqueue({ label, uuid, body });
-      if (queued) this.#onQueued?.(label, uuid);
-      return queued;
-    } catch (err) {
-      this.#log('emit failed', { error: String(err) });
-      return false;
-    }
+  protected enqueue(event: Record<string, unknown>, body: string): boolean {
+    this.#show?.(body);
+    if (!this.#queue) return false;
+    const uuid = typeof event.uuid === 'string' ? event.uuid : undefined;
+    const label = String(event.event_label);
+    const queued = this.#queue.enqueue({ label, uuid, body });
+    if (queued) this.#onQueued?.(label, uuid);
+    return queued;
   }
 
   /** Delivery counters. */
@@ -245,7 +214,7 @@ export class Telemetry {
       failed: 0,
       dropped: 0,
     };
-    return { ...delivery, invalid: this.#invalid };
+    return { ...delivery, invalid: this.invalidCount };
   }
 
   /**
@@ -265,7 +234,7 @@ export class Telemetry {
     try {
       if (this.#drainMode === 'all' && !queue.idle) await queue.drain(this.#drainTimeoutMs);
     } catch (err) {
-      this.#log('drain failed', { error: String(err) });
+      this.debugLog('drain failed', { error: String(err) });
     }
     queue.close();
   }

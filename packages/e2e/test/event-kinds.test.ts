@@ -5,28 +5,19 @@ import {
   parseEvent,
   toGa4Event,
 } from '@runmat-telemetry/schema';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   freshCanonicalFinished,
   freshCanonicalStarted,
   freshInstallComplete,
   freshLegacyFinished,
-  type Pipeline,
   postJson,
   type SinkEvent,
   sendDatagrams,
-  startPipeline,
 } from '../src/harness/index.js';
+import { usePipeline } from './support/use-pipeline.js';
 
-let pipeline: Pipeline;
-
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-
-afterAll(async () => {
-  await pipeline?.close();
-});
+const pipeline = usePipeline();
 
 const allowed = new Set<string>(ALLOWED_PROPERTIES);
 
@@ -97,10 +88,10 @@ const KINDS: Kind[] = [
 
 async function send(transport: 'http' | 'udp', event: object): Promise<void> {
   if (transport === 'udp') {
-    await sendDatagrams(pipeline.endpoints.udpHost, pipeline.endpoints.udpPort, [event]);
+    await sendDatagrams(pipeline().endpoints.udpHost, pipeline().endpoints.udpPort, [event]);
     return;
   }
-  const res = await postJson(pipeline.endpoints.httpEndpoint, pipeline.key, event);
+  const res = await postJson(pipeline().endpoints.httpEndpoint, pipeline().key, event);
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   expect(res.body).toMatchObject({ status: 'accepted' });
 }
@@ -120,14 +111,14 @@ describe.each(['http', 'udp'] as const)('over %s', (transport) => {
     expect(normalized.uuid).toBe(uuid);
     await send(transport, sent);
 
-    const ph = await pipeline.sinkApi.waitForUuid(uuid);
+    const ph = await pipeline().sinkApi.waitForUuid(uuid);
     expect(ph.event).toBe(kind.event);
     expect(ph.distinct_id).toBe(sent.cid);
     expect(ph.properties).toMatchObject(kind.spotChecks);
     expect(ph.properties).toMatchObject(normalized.properties);
     expectOnlyAllowlisted(ph);
 
-    const [ga] = await pipeline.sinkApi.waitForEvents({
+    const [ga] = await pipeline().sinkApi.waitForEvents({
       destination: 'ga4',
       distinct_id: sent.cid,
     });
@@ -139,10 +130,10 @@ describe.each(['http', 'udp'] as const)('over %s', (transport) => {
 
 describe('GA4 validity', () => {
   it('no GA4 request in this file produced a validation message', async () => {
-    const stats = await pipeline.sinkApi.stats();
+    const stats = await pipeline().sinkApi.stats();
     expect(stats.ga4.events).toBeGreaterThanOrEqual(KINDS.length * 2);
     expect(stats.ga4.violations).toBe(0);
-    const withViolations = (await pipeline.sinkApi.events({ destination: 'ga4' })).filter(
+    const withViolations = (await pipeline().sinkApi.events({ destination: 'ga4' })).filter(
       (e) => (e.violations ?? []).length > 0,
     );
     expect(withViolations).toEqual([]);

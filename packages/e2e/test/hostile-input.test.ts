@@ -1,24 +1,15 @@
 import { MAX_EVENT_BYTES } from '@runmat-telemetry/schema';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   freshCanonicalStarted,
   freshLegacyFinished,
-  type Pipeline,
   postJson,
   sendDatagrams,
   settle,
-  startPipeline,
 } from '../src/harness/index.js';
+import { usePipeline } from './support/use-pipeline.js';
 
-let pipeline: Pipeline;
-
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-
-afterAll(async () => {
-  await pipeline?.close();
-});
+const pipeline = usePipeline();
 
 // Each injected value carries a marker no legitimate field could contain, so
 // finding it anywhere in the sink's stored JSON means it leaked.
@@ -41,7 +32,7 @@ function withHostileExtras<T extends object>(event: T): T {
 }
 
 async function sinkJson(): Promise<string> {
-  return JSON.stringify(await pipeline.sinkApi.events());
+  return JSON.stringify(await pipeline().sinkApi.events());
 }
 
 describe('hostile input never reaches analytics', () => {
@@ -55,22 +46,25 @@ describe('hostile input never reaches analytics', () => {
       }
       if (transport === 'http') {
         for (const e of [started, legacy]) {
-          const res = await postJson(pipeline.endpoints.httpEndpoint, pipeline.key, e);
+          const res = await postJson(pipeline().endpoints.httpEndpoint, pipeline().key, e);
           expect(res.status, JSON.stringify(res.body)).toBe(202);
         }
       } else {
-        await sendDatagrams(pipeline.endpoints.udpHost, pipeline.endpoints.udpPort, [
+        await sendDatagrams(pipeline().endpoints.udpHost, pipeline().endpoints.udpPort, [
           started,
           legacy,
         ]);
       }
 
       // The events themselves still arrive: stripping is per field, not per event.
-      const ph = await pipeline.sinkApi.waitForUuid(started.uuid);
+      const ph = await pipeline().sinkApi.waitForUuid(started.uuid);
       expect(ph.properties.jit_enabled).toBe(true);
-      await pipeline.sinkApi.waitForEvents({ destination: 'posthog', distinct_id: legacy.cid }, 1);
-      await pipeline.sinkApi.waitForEvents({ destination: 'ga4', distinct_id: legacy.cid }, 1);
-      await pipeline.sinkApi.waitForEvents({ destination: 'ga4', distinct_id: started.cid }, 1);
+      await pipeline().sinkApi.waitForEvents(
+        { destination: 'posthog', distinct_id: legacy.cid },
+        1,
+      );
+      await pipeline().sinkApi.waitForEvents({ destination: 'ga4', distinct_id: legacy.cid }, 1);
+      await pipeline().sinkApi.waitForEvents({ destination: 'ga4', distinct_id: started.cid }, 1);
 
       const stored = await sinkJson();
       for (const needle of NEEDLES) expect(stored).not.toContain(needle);
@@ -89,17 +83,17 @@ describe('hostile input never reaches analytics', () => {
     for (const { field, value } of cases) {
       const event = freshLegacyFinished() as unknown as { payload: Record<string, unknown> };
       event.payload[field] = value;
-      const res = await postJson(pipeline.endpoints.httpEndpoint, pipeline.key, event);
+      const res = await postJson(pipeline().endpoints.httpEndpoint, pipeline().key, event);
       expect(res.status, `${field}: ${JSON.stringify(res.body)}`).toBe(400);
       expect((res.body as { error: string }).error).toMatch(/^[a-z_]+$/);
     }
     const viaUdp = freshCanonicalStarted() as unknown as { os: string; cid: string };
     viaUdp.os = MARKERS.source;
-    await sendDatagrams(pipeline.endpoints.udpHost, pipeline.endpoints.udpPort, [viaUdp]);
+    await sendDatagrams(pipeline().endpoints.udpHost, pipeline().endpoints.udpPort, [viaUdp]);
 
-    await settle(pipeline);
+    await settle(pipeline());
     const stored = await sinkJson();
     for (const needle of NEEDLES) expect(stored).not.toContain(needle);
-    expect(await pipeline.sinkApi.events({ distinct_id: viaUdp.cid })).toEqual([]);
+    expect(await pipeline().sinkApi.events({ distinct_id: viaUdp.cid })).toEqual([]);
   });
 });

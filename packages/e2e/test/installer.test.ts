@@ -3,28 +3,19 @@ import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { arch as nodeArch, platform as nodePlatform } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   APP_PATHS,
   childEnv,
   makeTempDir,
-  type Pipeline,
   runClient,
   settle,
-  startPipeline,
   transportConfig,
 } from '../src/harness/index.js';
+import { usePipeline } from './support/use-pipeline.js';
 
 const run = promisify(execFile);
-let pipeline: Pipeline;
-
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-
-afterAll(async () => {
-  await pipeline?.close();
-});
+const pipeline = usePipeline();
 
 interface SnippetRun {
   home: string;
@@ -49,8 +40,8 @@ async function installerSends(
     {
       env: childEnv({
         HOME: home,
-        RUNMAT_TELEMETRY_ENDPOINT: pipeline.endpoints.httpEndpoint,
-        RUNMAT_TELEMETRY_KEY: options.key ?? pipeline.key,
+        RUNMAT_TELEMETRY_ENDPOINT: pipeline().endpoints.httpEndpoint,
+        RUNMAT_TELEMETRY_KEY: options.key ?? pipeline().key,
         RUNMAT_RELEASE: '0.4.9',
         ...(options.path ? { PATH: options.path } : {}),
         ...options.env,
@@ -103,7 +94,7 @@ describe('the installer sh snippet through the worker', () => {
       const cid = readFileSync(r.idFile, 'utf8').trim();
       expect(cid).toMatch(/^[0-9a-f-]{36}$/);
 
-      const events = await pipeline.sinkApi.waitForEvents(
+      const events = await pipeline().sinkApi.waitForEvents(
         { destination: 'posthog', distinct_id: cid },
         2,
       );
@@ -120,7 +111,10 @@ describe('the installer sh snippet through the worker', () => {
         });
       }
       expect(new Set(events.map((e) => e.properties.session_id)).size).toBe(1);
-      const ga4 = await pipeline.sinkApi.waitForEvents({ destination: 'ga4', distinct_id: cid }, 2);
+      const ga4 = await pipeline().sinkApi.waitForEvents(
+        { destination: 'ga4', distinct_id: cid },
+        2,
+      );
       expect(ga4.map((e) => e.event).sort()).toEqual(['install_complete', 'install_start']);
       for (const e of ga4) expect(e.violations ?? []).toEqual([]);
     },
@@ -130,7 +124,7 @@ describe('the installer sh snippet through the worker', () => {
     const r = await installerSends(['install_failed'], { path: pathWithoutCurl() });
     expect(r.stdout.trim()).toBe('installer exit 0');
     const cid = readFileSync(r.idFile, 'utf8').trim();
-    const [e] = await pipeline.sinkApi.waitForEvents(
+    const [e] = await pipeline().sinkApi.waitForEvents(
       { destination: 'posthog', distinct_id: cid },
       1,
     );
@@ -141,15 +135,15 @@ describe('the installer sh snippet through the worker', () => {
     const r = await installerSends(['install_start', 'install_start', 'install_complete']);
     const cid = readFileSync(r.idFile, 'utf8').trim();
     const client = await runClient({
-      ...(await transportConfig(pipeline.endpoints, 'http')),
-      key: pipeline.key,
+      ...(await transportConfig(pipeline().endpoints, 'http')),
+      key: pipeline().key,
       home: r.home,
     });
     expect(client.code, client.stderr).toBe(0);
     expect(client.telemetryId).toBe(cid);
-    await pipeline.sinkApi.waitForEvents({ destination: 'posthog', distinct_id: cid }, 4);
-    await settle(pipeline);
-    const names = (await pipeline.sinkApi.events({ destination: 'posthog', distinct_id: cid }))
+    await pipeline().sinkApi.waitForEvents({ destination: 'posthog', distinct_id: cid }, 4);
+    await settle(pipeline());
+    const names = (await pipeline().sinkApi.events({ destination: 'posthog', distinct_id: cid }))
       .map((e) => e.event)
       .sort();
     expect(names).toEqual([
@@ -161,7 +155,7 @@ describe('the installer sh snippet through the worker', () => {
   });
 
   it('never fails the install: a wrong key or an opt-out delivers nothing and exits 0', async () => {
-    await pipeline.sinkApi.clear();
+    await pipeline().sinkApi.clear();
     const wrongKey = await installerSends(['install_start'], { key: 'dev_wrong_0000000000000000' });
     const optedOut = await installerSends(['install_start'], { env: { DO_NOT_TRACK: '1' } });
     for (const r of [wrongKey, optedOut]) {
@@ -169,8 +163,8 @@ describe('the installer sh snippet through the worker', () => {
       expect(r.stderr).toBe('');
     }
     expect(existsSync(optedOut.idFile), 'no id file when opted out').toBe(false);
-    const sentinels = await settle(pipeline);
-    const stored = await pipeline.sinkApi.events();
+    const sentinels = await settle(pipeline());
+    const stored = await pipeline().sinkApi.events();
     expect(stored.filter((e) => !sentinels.includes(e.distinct_id))).toEqual([]);
   });
 });

@@ -1,27 +1,18 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   makeTempDir,
-  type Pipeline,
   runClient,
   type Sample,
   scrapeMetrics,
   settle,
-  startPipeline,
   sumMetric,
   transportConfig,
 } from '../src/harness/index.js';
+import { usePipeline } from './support/use-pipeline.js';
 
-let pipeline: Pipeline;
-
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
-
-afterAll(async () => {
-  await pipeline?.close();
-});
+const pipeline = usePipeline();
 
 interface OptOut {
   name: string;
@@ -48,8 +39,8 @@ const OPT_OUTS: OptOut[] = [
 ];
 
 async function counts(): Promise<{ worker: number; forwarder: number }> {
-  const worker: Sample[] = await scrapeMetrics(pipeline.endpoints.workerMetricsUrl);
-  const forwarder: Sample[] = await scrapeMetrics(pipeline.endpoints.forwarderMetricsUrl);
+  const worker: Sample[] = await scrapeMetrics(pipeline().endpoints.workerMetricsUrl);
+  const forwarder: Sample[] = await scrapeMetrics(pipeline().endpoints.forwarderMetricsUrl);
   return {
     worker:
       sumMetric(worker, 'runmat_worker_events_accepted_total') +
@@ -60,7 +51,7 @@ async function counts(): Promise<{ worker: number; forwarder: number }> {
 
 describe('telemetry disabled by each opt-out: nothing arrives and no id file is written', () => {
   it.each(OPT_OUTS)('$name', async (optOut) => {
-    await pipeline.sinkApi.clear();
+    await pipeline().sinkApi.clear();
     const home = makeTempDir('runmat-e2e-home-');
     for (const [path, text] of Object.entries(optOut.homeFiles ?? {})) {
       mkdirSync(join(home, path, '..'), { recursive: true });
@@ -69,9 +60,9 @@ describe('telemetry disabled by each opt-out: nothing arrives and no id file is 
     const before = await counts();
 
     const run = await runClient({
-      ...(await transportConfig(pipeline.endpoints, 'both')),
+      ...(await transportConfig(pipeline().endpoints, 'both')),
       extra: optOut.telemetry,
-      key: pipeline.key,
+      key: pipeline().key,
       env: optOut.env,
       home,
     });
@@ -82,23 +73,23 @@ describe('telemetry disabled by each opt-out: nothing arrives and no id file is 
 
     // The sentinels pass through both paths after the run: anything the run
     // had sent would have been counted and stored by then.
-    const sentinels = await settle(pipeline);
+    const sentinels = await settle(pipeline());
     const after = await counts();
     expect(after.worker - before.worker, 'events seen by the worker').toBe(2);
     expect(after.forwarder - before.forwarder, 'datagrams seen by the forwarder').toBe(1);
-    const stored = await pipeline.sinkApi.events();
+    const stored = await pipeline().sinkApi.events();
     expect(stored.filter((e) => !sentinels.includes(e.distinct_id))).toEqual([]);
   });
 
   it('the same run without an opt-out does deliver and write its id (the checks above can fail)', async () => {
     const run = await runClient({
-      ...(await transportConfig(pipeline.endpoints, 'both')),
-      key: pipeline.key,
+      ...(await transportConfig(pipeline().endpoints, 'both')),
+      key: pipeline().key,
     });
     expect(run.code, run.stderr).toBe(0);
     expect(run.sent).toHaveLength(2);
     expect(existsSync(run.idFile)).toBe(true);
-    await pipeline.sinkApi.waitForEvents(
+    await pipeline().sinkApi.waitForEvents(
       { destination: 'posthog', distinct_id: run.telemetryId as string },
       2,
     );

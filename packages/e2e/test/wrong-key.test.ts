@@ -1,38 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ForwarderApp,
   freshCanonicalFinished,
   freshCanonicalStarted,
-  type Pipeline,
   postJson,
   runClient,
   scrapeMetrics,
   sendDatagrams,
   settle,
   startForwarder,
-  startPipeline,
   sumMetric,
   transportConfig,
   waitFor,
 } from '../src/harness/index.js';
+import { usePipeline } from './support/use-pipeline.js';
 
-let pipeline: Pipeline;
+const pipeline = usePipeline();
 let strayForwarder: ForwarderApp | undefined;
-
-beforeAll(async () => {
-  pipeline = await startPipeline();
-});
 
 afterAll(async () => {
   await strayForwarder?.process.stop();
-  await pipeline?.close();
 });
 
 describe('a wrong ingestion key delivers nothing', () => {
   it('the worker answers 401 unauthorized to a wrong or missing key, on every ingest route', async () => {
-    const { workerUrl } = pipeline.endpoints;
+    const { workerUrl } = pipeline().endpoints;
     for (const route of ['/ingest', '/v1/t']) {
-      for (const key of [`${pipeline.key}x`, '', undefined]) {
+      for (const key of [`${pipeline().key}x`, '', undefined]) {
         const res = await postJson(`${workerUrl}${route}`, key, freshCanonicalStarted());
         expect(res.status, `${route} key=${JSON.stringify(key)}`).toBe(401);
         expect(res.body).toEqual({ error: 'unauthorized' });
@@ -45,20 +39,20 @@ describe('a wrong ingestion key delivers nothing', () => {
   });
 
   it('a client run with the wrong key leaves nothing at the sink', async () => {
-    await pipeline.sinkApi.clear();
+    await pipeline().sinkApi.clear();
     const run = await runClient({
-      ...(await transportConfig(pipeline.endpoints, 'http')),
+      ...(await transportConfig(pipeline().endpoints, 'http')),
       key: 'dev_wrong_key_0000000000000000',
     });
     // `emit` reports that nothing was delivered; the worker said why.
     expect(run.sent).toEqual([]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/failed runtime\.run\.started [0-9a-f-]{36} via http: .*401/);
-    const sentinels = await settle(pipeline);
-    const events = await pipeline.sinkApi.events();
+    const sentinels = await settle(pipeline());
+    const events = await pipeline().sinkApi.events();
     expect(events.filter((e) => !sentinels.includes(e.distinct_id))).toEqual([]);
     const rejected = sumMetric(
-      await scrapeMetrics(pipeline.endpoints.workerMetricsUrl),
+      await scrapeMetrics(pipeline().endpoints.workerMetricsUrl),
       'runmat_worker_events_rejected_total',
       { code: 'unauthorized' },
     );
@@ -66,9 +60,9 @@ describe('a wrong ingestion key delivers nothing', () => {
   });
 
   it('a forwarder holding the wrong key delivers nothing and counts the loss', async () => {
-    await pipeline.sinkApi.clear();
+    await pipeline().sinkApi.clear();
     strayForwarder = await startForwarder({
-      workerUrl: pipeline.endpoints.workerUrl,
+      workerUrl: pipeline().endpoints.workerUrl,
       ingestionKey: 'dev_stale_key_after_rotation_00',
     });
     const events = [freshCanonicalStarted(), freshCanonicalFinished()];
@@ -88,8 +82,8 @@ describe('a wrong ingestion key delivers nothing', () => {
     ).toBeGreaterThanOrEqual(1);
     expect(sumMetric(samples, 'forwarder_events_forwarded_total')).toBe(0);
 
-    const sentinels = await settle(pipeline);
-    const stored = await pipeline.sinkApi.events();
+    const sentinels = await settle(pipeline());
+    const stored = await pipeline().sinkApi.events();
     expect(stored.filter((e) => !sentinels.includes(e.distinct_id))).toEqual([]);
   });
 });

@@ -1,29 +1,21 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   freshCanonicalFinished,
   freshCanonicalStarted,
   type Pipeline,
+  type PipelineOptions,
   postJson,
   scrapeMetrics,
   sendDatagrams,
   settle,
-  startPipeline,
   sumMetric,
   waitFor,
 } from '../../src/harness/index.js';
+import { usePipeline } from '../support/use-pipeline.js';
 
-const pipelines: Pipeline[] = [];
-
-afterEach(async () => {
-  for (const p of pipelines) await p.sinkApi.clearFaults();
-});
-
-afterAll(async () => {
-  for (const p of pipelines) await p.close();
-});
-
-async function pipelineWithRetries(retries: number, delayMs: number): Promise<Pipeline> {
-  const p = await startPipeline({
+/** A worker that retries failed deliveries `retries` times, `delayMs` apart. */
+function withRetries(retries: number, delayMs: number): PipelineOptions {
+  return {
     env: {
       worker: {
         POSTHOG_RETRIES: String(retries),
@@ -34,9 +26,7 @@ async function pipelineWithRetries(retries: number, delayMs: number): Promise<Pi
         GA4_FLUSH_INTERVAL_MS: '100',
       },
     },
-  });
-  pipelines.push(p);
-  return p;
+  };
 }
 
 /** Sends `n` events over HTTP (each answered 202) and `n` over UDP; returns their uuids. */
@@ -61,9 +51,17 @@ async function posthogUuids(p: Pipeline): Promise<string[]> {
 }
 
 describe('the sink fails with 500s for a while, then recovers', () => {
+  // 10 retries 400 ms apart (4 s) outlast a 1.5 s outage even on a busy machine.
+  const withinBudget = usePipeline(withRetries(10, 400));
+  // One retry 100 ms later cannot outlast an outage that lasts until cleared.
+  const beyondBudget = usePipeline(withRetries(1, 100));
+
+  afterEach(async () => {
+    for (const p of [withinBudget(), beyondBudget()]) await p.sinkApi.clearFaults();
+  });
+
   it('within the retry budget: every event accepted before and during the outage arrives exactly once', async () => {
-    // 10 retries 400 ms apart (4 s) outlast a 1.5 s outage even on a busy machine.
-    const p = await pipelineWithRetries(10, 400);
+    const p = withinBudget();
     // Some events are still in the worker's buffer when the outage starts.
     const before = await sendMixed(p, 5);
     await p.sinkApi.setFaults({ status: 500, durationMs: 1500 });
@@ -102,8 +100,7 @@ describe('the sink fails with 500s for a while, then recovers', () => {
   });
 
   it('beyond the retry budget: the loss is counted in /metrics and nothing arrives twice', async () => {
-    // One retry 100 ms later cannot outlast an outage that lasts until cleared.
-    const p = await pipelineWithRetries(1, 100);
+    const p = beyondBudget();
     await p.sinkApi.setFaults({ status: 500, durationMs: 60_000 });
     const uuids = await sendMixed(p, 10);
 

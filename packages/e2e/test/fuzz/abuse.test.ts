@@ -1,46 +1,37 @@
 import { connect, type Socket } from 'node:net';
 import { INGESTION_KEY_HEADER, MAX_EVENT_BYTES, ROUTES } from '@runmat-telemetry/schema';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keysOutsideAllowlist } from '../../src/bench/allowed-keys.js';
 import {
   freshCanonicalFinished,
-  type Pipeline,
   postJson,
   scrapeMetrics,
   sendDatagrams,
   settle,
-  startPipeline,
   sumMetric,
   waitFor,
 } from '../../src/harness/index.js';
+import { usePipeline } from '../support/use-pipeline.js';
 
 // Small enough that a guessing run hits it within the test.
 const RATE_LIMIT_MAX = 30;
 
-let p: Pipeline;
-
-beforeAll(async () => {
-  p = await startPipeline({
-    env: { worker: { RATE_LIMIT_MAX: String(RATE_LIMIT_MAX), RATE_LIMIT_WINDOW_MS: '60000' } },
-  });
+const p = usePipeline({
+  env: { worker: { RATE_LIMIT_MAX: String(RATE_LIMIT_MAX), RATE_LIMIT_WINDOW_MS: '60000' } },
 });
 
-afterAll(async () => {
-  await p?.close();
-});
-
-const url = (path: string) => `${p.endpoints.workerUrl}${path}`;
+const url = (path: string) => `${p().endpoints.workerUrl}${path}`;
 const SINGLE_ROUTES = [ROUTES.ingest, ROUTES.ingestV1];
 
 async function stillServing(): Promise<void> {
-  expect(p.worker.process.hasExited || p.forwarder.process.hasExited).toBe(false);
+  expect(p().worker.process.hasExited || p().forwarder.process.hasExited).toBe(false);
   expect((await request(url(ROUTES.healthz))).statusCode).toBe(200);
 }
 
 /** Opens a raw TCP connection to the worker and writes `head` (and nothing else yet). */
 async function rawConnection(head: string): Promise<Socket> {
-  const socket = connect(p.worker.port, '127.0.0.1');
+  const socket = connect(p().worker.port, '127.0.0.1');
   socket.on('error', () => {});
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   socket.write(head);
@@ -67,14 +58,14 @@ describe('keys', () => {
     const event = freshCanonicalFinished();
     for (const path of [...SINGLE_ROUTES, ROUTES.batch]) {
       const body = path === ROUTES.batch ? { events: [{ event }] } : event;
-      for (const key of [undefined, 'dev_wrong_key_0000000000', '', p.key.slice(0, -1)]) {
+      for (const key of [undefined, 'dev_wrong_key_0000000000', '', p().key.slice(0, -1)]) {
         const res = await postJson(url(path), key, body);
         expect(res.status, `${path} key=${JSON.stringify(key)}`).toBe(401);
         expect(res.body).toEqual({ error: 'unauthorized' });
       }
     }
-    await settle(p);
-    expect(await p.sinkApi.events({ distinct_id: event.cid })).toEqual([]);
+    await settle(p());
+    expect(await p().sinkApi.events({ distinct_id: event.cid })).toEqual([]);
   });
 });
 
@@ -83,7 +74,7 @@ describe('oversize, nested and hostile bodies', () => {
     const event = freshCanonicalFinished() as Record<string, unknown>;
     event.padding = 'x'.repeat(20 * 1024);
     for (const path of SINGLE_ROUTES) {
-      const res = await postJson(url(`${path}?x=${Math.random()}`), p.key, event);
+      const res = await postJson(url(`${path}?x=${Math.random()}`), p().key, event);
       expect(res.status).toBe(413);
       expect(res.body).toEqual({ error: 'payload_too_large' });
     }
@@ -93,25 +84,25 @@ describe('oversize, nested and hostile bodies', () => {
     const events = Array.from({ length: 900 }, () => ({
       event: { ...freshCanonicalFinished(), padding: 'y'.repeat(1200) },
     }));
-    const res = await postJson(url(ROUTES.batch), p.key, { events });
+    const res = await postJson(url(ROUTES.batch), p().key, { events });
     expect(res.status).toBe(413);
     expect(res.body).toEqual({ error: 'payload_too_large' });
   });
 
   it('an oversize datagram is dropped and counted by the forwarder', async () => {
-    const before = await scrapeMetrics(p.endpoints.forwarderMetricsUrl);
+    const before = await scrapeMetrics(p().endpoints.forwarderMetricsUrl);
     const big = { ...freshCanonicalFinished(), padding: 'z'.repeat(MAX_EVENT_BYTES) };
-    await sendDatagrams(p.endpoints.udpHost, p.endpoints.udpPort, [big]);
+    await sendDatagrams(p().endpoints.udpHost, p().endpoints.udpPort, [big]);
     await waitFor(async () => {
-      const now = await scrapeMetrics(p.endpoints.forwarderMetricsUrl);
+      const now = await scrapeMetrics(p().endpoints.forwarderMetricsUrl);
       const reason = { reason: 'oversize' };
       return (
         sumMetric(now, 'forwarder_datagrams_dropped_total', reason) ===
         sumMetric(before, 'forwarder_datagrams_dropped_total', reason) + 1
       );
     });
-    await settle(p);
-    expect(await p.sinkApi.events({ distinct_id: big.cid })).toEqual([]);
+    await settle(p());
+    expect(await p().sinkApi.events({ distinct_id: big.cid })).toEqual([]);
   });
 
   it('deeply nested JSON is a 400, never a crash, over HTTP and UDP', async () => {
@@ -119,19 +110,19 @@ describe('oversize, nested and hostile bodies', () => {
     const objects = `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`;
     for (const path of SINGLE_ROUTES) {
       for (const body of [arrays, objects]) {
-        const res = await postJson(url(path), p.key, body);
+        const res = await postJson(url(path), p().key, body);
         expect(res.status, path).toBe(400);
       }
     }
     const deepBatch = `{"events":[{"event":${'['.repeat(200_000)}${']'.repeat(200_000)}}]}`;
     // The batch itself is well-formed; its one item is rejected on its own.
-    const res = await postJson(url(ROUTES.batch), p.key, deepBatch);
+    const res = await postJson(url(ROUTES.batch), p().key, deepBatch);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ accepted: 0, rejected: 1 });
-    await sendDatagrams(p.endpoints.udpHost, p.endpoints.udpPort, [
+    await sendDatagrams(p().endpoints.udpHost, p().endpoints.udpPort, [
       `${'['.repeat(700)}${']'.repeat(700)}`,
     ]);
-    await settle(p);
+    await settle(p());
     await stillServing();
   });
 
@@ -147,22 +138,22 @@ describe('oversize, nested and hostile bodies', () => {
         '"payload":{"__proto__":{"isAdmin":true},"constructor":{"name":"x"},',
       );
     for (const path of SINGLE_ROUTES) {
-      const res = await postJson(url(path), p.key, text);
+      const res = await postJson(url(path), p().key, text);
       expect(res.status, JSON.stringify(res.body)).toBe(202);
     }
     const batch = `{"events":[{"event":${text.replace(event.uuid, crypto.randomUUID())},"__proto__":{"client_ip":"1.2.3.4"}}]}`;
-    const batchRes = await postJson(url(ROUTES.batch), p.key, batch);
+    const batchRes = await postJson(url(ROUTES.batch), p().key, batch);
     expect(batchRes.status).toBe(200);
-    await sendDatagrams(p.endpoints.udpHost, p.endpoints.udpPort, [
+    await sendDatagrams(p().endpoints.udpHost, p().endpoints.udpPort, [
       text.replace(event.uuid, crypto.randomUUID()),
     ]);
 
-    const stored = await p.sinkApi.waitForEvents(
+    const stored = await p().sinkApi.waitForEvents(
       { distinct_id: event.cid, destination: 'posthog' },
       3,
     );
-    await settle(p);
-    const all = await p.sinkApi.events({ distinct_id: event.cid });
+    await settle(p());
+    const all = await p().sinkApi.events({ distinct_id: event.cid });
     expect(keysOutsideAllowlist(all)).toEqual([]);
     expect(JSON.stringify(all)).not.toMatch(/polluted|isAdmin/);
     expect(stored.every((e) => e.properties.$ip === undefined)).toBe(true);
@@ -173,7 +164,7 @@ describe('oversize, nested and hostile bodies', () => {
 describe('slow clients and header floods', () => {
   it('clients trickling a body do not starve anyone else', async () => {
     const head = (n: number) =>
-      `POST ${ROUTES.ingestV1} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n${INGESTION_KEY_HEADER}: ${p.key}\r\ncontent-length: ${n}\r\n\r\n{`;
+      `POST ${ROUTES.ingestV1} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n${INGESTION_KEY_HEADER}: ${p().key}\r\ncontent-length: ${n}\r\n\r\n{`;
     const slow = await Promise.all(Array.from({ length: 50 }, () => rawConnection(head(1000))));
     const trickle = setInterval(() => {
       for (const s of slow) s.write(' ');
@@ -193,7 +184,7 @@ describe('slow clients and header floods', () => {
   // indefinitely. `fails` turns red once a timeout under 5 s is configured.
   it.fails('a client trickling its body is cut off by the server', async () => {
     const socket = await rawConnection(
-      `POST ${ROUTES.ingestV1} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n${INGESTION_KEY_HEADER}: ${p.key}\r\ncontent-length: 1000\r\n\r\n{`,
+      `POST ${ROUTES.ingestV1} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n${INGESTION_KEY_HEADER}: ${p().key}\r\ncontent-length: 1000\r\n\r\n{`,
     );
     const trickle = setInterval(() => socket.write(' '), 250);
     try {
@@ -239,7 +230,7 @@ describe('key guessing and request floods', () => {
   it('a flood with the right key is cut off at the limit with 429 rate_limited', async () => {
     let first429 = -1;
     for (let i = 0; i <= RATE_LIMIT_MAX && first429 < 0; i++) {
-      const res = await postJson(url(ROUTES.ingestV1), p.key, freshCanonicalFinished());
+      const res = await postJson(url(ROUTES.ingestV1), p().key, freshCanonicalFinished());
       if (res.status === 429) {
         first429 = i;
         expect(res.body).toEqual({ error: 'rate_limited' });

@@ -1,20 +1,19 @@
 import { ALLOWED_PROPERTIES } from '@runmat-telemetry/schema';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   freshCanonicalFinished,
   freshCanonicalStarted,
   freshInstallComplete,
   freshLegacyFinished,
-  type Pipeline,
   postJson,
   scrapeMetrics,
   sendDatagrams,
   settle,
-  startPipeline,
   sumMetric,
   waitFor,
 } from '../../src/harness/index.js';
+import { usePipeline } from '../support/use-pipeline.js';
 
 // `pnpm test` runs a few hundred cases; `pnpm test:fuzz` sets FUZZ_RUNS=100000.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
@@ -38,19 +37,11 @@ const FIELDS = [
   'payload',
 ];
 
-let pipeline: Pipeline;
-
-beforeAll(async () => {
-  pipeline = await startPipeline({
-    env: {
-      worker: { RATE_LIMIT_MAX: '10000000' },
-      sink: { SINK_MAX_EVENTS: String(Math.max(10_000, RUNS * 2)) },
-    },
-  });
-});
-
-afterAll(async () => {
-  await pipeline?.close();
+const pipeline = usePipeline({
+  env: {
+    worker: { RATE_LIMIT_MAX: '10000000' },
+    sink: { SINK_MAX_EVENTS: String(Math.max(10_000, RUNS * 2)) },
+  },
 });
 
 /** A valid example with random extra fields (always one carrying the marker) and maybe one field replaced. */
@@ -84,7 +75,7 @@ describe('mutated and random input through the running pipeline', () => {
       let accepted = 0;
       await fc.assert(
         fc.asyncProperty(mutatedEvent, async (event) => {
-          const res = await postJson(pipeline.endpoints.httpEndpoint, pipeline.key, event);
+          const res = await postJson(pipeline().endpoints.httpEndpoint, pipeline().key, event);
           if (res.status === 202) {
             if ((res.body as { status: string }).status === 'accepted') accepted++;
             return;
@@ -107,25 +98,25 @@ describe('mutated and random input through the running pipeline', () => {
         Math.min(RUNS, 2000),
       );
       const metricsBefore = sumMetric(
-        await scrapeMetrics(pipeline.endpoints.forwarderMetricsUrl),
+        await scrapeMetrics(pipeline().endpoints.forwarderMetricsUrl),
         'forwarder_datagrams_received_total',
       );
-      await sendDatagrams(pipeline.endpoints.udpHost, pipeline.endpoints.udpPort, datagrams);
+      await sendDatagrams(pipeline().endpoints.udpHost, pipeline().endpoints.udpPort, datagrams);
       await waitFor(
         async () =>
           sumMetric(
-            await scrapeMetrics(pipeline.endpoints.forwarderMetricsUrl),
+            await scrapeMetrics(pipeline().endpoints.forwarderMetricsUrl),
             'forwarder_datagrams_received_total',
           ) >=
           metricsBefore + datagrams.length,
         { timeoutMs: 30_000, message: 'the forwarder to read every datagram' },
       );
 
-      await settle(pipeline, { timeoutMs: 30_000 });
-      expect((await fetch(`${pipeline.endpoints.workerUrl}/healthz`)).status).toBe(200);
-      expect((await fetch(`${pipeline.endpoints.healthUrl}/healthz`)).status).toBe(200);
+      await settle(pipeline(), { timeoutMs: 30_000 });
+      expect((await fetch(`${pipeline().endpoints.workerUrl}/healthz`)).status).toBe(200);
+      expect((await fetch(`${pipeline().endpoints.healthUrl}/healthz`)).status).toBe(200);
 
-      const stored = await pipeline.sinkApi.events();
+      const stored = await pipeline().sinkApi.events();
       expect(JSON.stringify(stored)).not.toContain(MARKER);
       for (const e of stored) {
         const extra = Object.keys(e.properties).filter(
@@ -134,7 +125,7 @@ describe('mutated and random input through the running pipeline', () => {
         if (e.destination === 'posthog') expect(extra, `${e.event} ${e.uuid}`).toEqual([]);
         expect(e.violations ?? [], `${e.destination} ${e.event}`).toEqual([]);
       }
-      expect((await pipeline.sinkApi.stats()).ga4.violations).toBe(0);
+      expect((await pipeline().sinkApi.stats()).ga4.violations).toBe(0);
     },
     Math.max(60_000, RUNS * 5),
   );

@@ -2,16 +2,11 @@ import { createSocket } from 'node:dgram';
 import { INGESTION_KEY_HEADER, ROUTES } from '@runmat-telemetry/schema';
 import fc from 'fast-check';
 import { Pool } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keysOutsideAllowlist } from '../../src/bench/allowed-keys.js';
 import { RssSampler, residentBytes } from '../../src/bench/process-memory.js';
-import {
-  freshCanonicalFinished,
-  type Pipeline,
-  postJson,
-  settle,
-  startPipeline,
-} from '../../src/harness/index.js';
+import { freshCanonicalFinished, postJson, settle } from '../../src/harness/index.js';
+import { usePipeline } from '../support/use-pipeline.js';
 import { type FuzzInput, fuzzInput } from './fuzz-inputs.js';
 
 // Total inputs across the three routes and the UDP port: 10,000 in the normal
@@ -25,19 +20,11 @@ const STATUSES = new Set([200, 202, 400, 401, 404, 413, 415, 429, 503]);
 const SHED_CODES = new Set(['queue_full', 'overloaded', 'shutting_down']);
 const PATHS = { ingest: ROUTES.ingest, v1t: ROUTES.ingestV1, batch: ROUTES.batch } as const;
 
-let p: Pipeline;
-
-beforeAll(async () => {
-  p = await startPipeline({
-    env: {
-      worker: { RATE_LIMIT_MAX: '0' },
-      sink: { SINK_MAX_EVENTS: String(Math.max(20_000, RUNS * 2)) },
-    },
-  });
-});
-
-afterAll(async () => {
-  await p?.close();
+const p = usePipeline({
+  env: {
+    worker: { RATE_LIMIT_MAX: '0' },
+    sink: { SINK_MAX_EVENTS: String(Math.max(20_000, RUNS * 2)) },
+  },
 });
 
 interface Tally {
@@ -73,7 +60,7 @@ async function sendHttp(pool: Pool, inputs: FuzzInput[], tally: Tally): Promise<
       const headers: Record<string, string> = {};
       if (input.contentType !== undefined) headers['content-type'] = input.contentType;
       if (input.key !== 'none')
-        headers[INGESTION_KEY_HEADER] = input.key === 'good' ? p.key : input.key;
+        headers[INGESTION_KEY_HEADER] = input.key === 'good' ? p().key : input.key;
       try {
         const res = await pool.request({
           path: PATHS[input.target as keyof typeof PATHS],
@@ -99,7 +86,7 @@ async function sendUdp(inputs: FuzzInput[]): Promise<void> {
     for (let i = 0; i < inputs.length; i++) {
       const body = inputs[i]?.body as Uint8Array;
       await new Promise<void>((resolve, reject) => {
-        socket.send(body, p.endpoints.udpPort, p.endpoints.udpHost, (err) =>
+        socket.send(body, p().endpoints.udpPort, p().endpoints.udpHost, (err) =>
           err ? reject(err) : resolve(),
         );
       });
@@ -118,11 +105,11 @@ describe(`fuzzing every entry point (${RUNS} inputs, seed ${SEED})`, () => {
       // Warm up so the baseline RSS includes JIT and pools, as in steady state.
       for (let i = 0; i < 200; i++) {
         expect(
-          (await postJson(p.endpoints.httpEndpoint, p.key, freshCanonicalFinished())).status,
+          (await postJson(p().endpoints.httpEndpoint, p().key, freshCanonicalFinished())).status,
         ).toBe(202);
       }
-      await settle(p);
-      const pids = { worker: p.worker.process.pid, forwarder: p.forwarder.process.pid };
+      await settle(p());
+      const pids = { worker: p().worker.process.pid, forwarder: p().forwarder.process.pid };
       const baseline = {
         worker: residentBytes(pids.worker),
         forwarder: residentBytes(pids.forwarder),
@@ -137,14 +124,14 @@ describe(`fuzzing every entry point (${RUNS} inputs, seed ${SEED})`, () => {
       const http = inputs.filter((i) => i.target !== 'udp');
       const udp = inputs.filter((i) => i.target === 'udp');
       const tally: Tally = { byStatus: {}, unexpected: [] };
-      const pool = new Pool(p.endpoints.workerUrl, { connections: IN_FLIGHT });
+      const pool = new Pool(p().endpoints.workerUrl, { connections: IN_FLIGHT });
       let refused = 0;
       try {
         [refused] = await Promise.all([sendHttp(pool, http, tally), sendUdp(udp)]);
       } finally {
         await pool.close();
       }
-      await settle(p, { timeoutMs: 30_000 });
+      await settle(p(), { timeoutMs: 30_000 });
       const peak = { worker: peaks.worker.stop(), forwarder: peaks.forwarder.stop() };
 
       console.info(
@@ -158,14 +145,14 @@ describe(`fuzzing every entry point (${RUNS} inputs, seed ${SEED})`, () => {
       expect((tally.byStatus[202] ?? 0) + (tally.byStatus[200] ?? 0)).toBeGreaterThan(0);
 
       // Both processes survived and still answer.
-      expect(p.worker.process.hasExited || p.forwarder.process.hasExited).toBe(false);
-      expect((await fetch(`${p.endpoints.workerUrl}${ROUTES.healthz}`)).status).toBe(200);
-      expect((await fetch(`${p.endpoints.healthUrl}${ROUTES.healthz}`)).status).toBe(200);
+      expect(p().worker.process.hasExited || p().forwarder.process.hasExited).toBe(false);
+      expect((await fetch(`${p().endpoints.workerUrl}${ROUTES.healthz}`)).status).toBe(200);
+      expect((await fetch(`${p().endpoints.healthUrl}${ROUTES.healthz}`)).status).toBe(200);
 
-      const stored = await p.sinkApi.events();
+      const stored = await p().sinkApi.events();
       expect(keysOutsideAllowlist(stored)).toEqual([]);
       expect(JSON.stringify(stored)).not.toContain('FUZZ');
-      expect((await p.sinkApi.stats()).ga4.violations).toBe(0);
+      expect((await p().sinkApi.stats()).ga4.violations).toBe(0);
       expect(Object.prototype).not.toHaveProperty('polluted');
 
       // Memory: bounded during the run and after it. RSS is V8's high-water
