@@ -22,7 +22,13 @@ import { loadWorkerConfig } from '../config.js';
 const KEY = 'bench-ingestion-key';
 const BATCH_SIZE = 100;
 const CONNECTIONS = 50;
-const WARMUP_SECONDS = 2;
+/** `--quick` or BENCH_QUICK=1 (what `pnpm bench:quick` sets): shorter phases and warm-ups. */
+const QUICK =
+  process.argv.includes('--quick') ||
+  ['1', 'true'].includes(process.env.BENCH_QUICK?.trim().toLowerCase() ?? '');
+const WARMUP_SECONDS = QUICK ? 1 : 2;
+const TARGET_RATIO_OF_BARE = 0.5;
+const TARGET_BATCH_EVENTS_PER_S = 100_000;
 const SETTLE_MS = 300;
 const UUID_SLOT = '00000000-0000-4000-8000-000000000000';
 
@@ -159,6 +165,17 @@ function template(body: string): (count: number) => string {
   };
 }
 
+/** One report figure, in the shape the schema bench writes and packages/e2e reads. */
+interface BenchFigure {
+  name: string;
+  value: number;
+  unit: string;
+  target: string | null;
+  met: boolean | null;
+  ceiling?: number;
+  ratio?: number;
+}
+
 interface Phase {
   route: string;
   requestsPerSec: number;
@@ -197,7 +214,7 @@ async function cannon(
 }
 
 async function main(): Promise<void> {
-  const quick = process.argv.includes('--quick');
+  const quick = QUICK;
   const seconds = Number(process.env.BENCH_DURATION ?? (quick ? 3 : 10));
   const sink = await startFakeSink({ maxEvents: 1000 });
 
@@ -205,7 +222,9 @@ async function main(): Promise<void> {
   const oneItem = JSON.stringify({ event: { ...CANONICAL_FINISHED_EXAMPLE, uuid: UUID_SLOT } });
   const batch = template(`{"events":[${new Array(BATCH_SIZE).fill(oneItem).join(',')}]}`);
 
-  console.log(`worker bench: ${CONNECTIONS} connections, ${seconds} s per phase`);
+  console.log(
+    `worker bench${quick ? ' (quick)' : ''}: ${CONNECTIONS} connections, ${seconds} s per phase`,
+  );
   const bare = new Child('bare', sink.url);
   const bareReady = await bare.next();
   if (bareReady.type !== 'ready') throw new Error('bare server failed');
@@ -272,8 +291,53 @@ async function main(): Promise<void> {
 
   const [ingest, batched] = phases as [(typeof phases)[0], (typeof phases)[0]];
   const ratio = ingest.requestsPerSec / Math.max(1, bareSingle.requestsPerSec);
+  const singleTarget = Math.ceil(bareSingle.requestsPerSec * TARGET_RATIO_OF_BARE);
+  const missing = ingest.missing + batched.missing;
+  const figures: BenchFigure[] = [
+    {
+      name: `single-event ${ROUTES.ingest} rate (target: >= 50% of bare Fastify, same run)`,
+      value: ingest.requestsPerSec,
+      unit: 'req/s',
+      target: `>= ${singleTarget}`,
+      met: ratio >= TARGET_RATIO_OF_BARE,
+      ceiling: bareSingle.requestsPerSec,
+      ratio: Math.round(ratio * 1000) / 1000,
+    },
+    {
+      name: `batch ${ROUTES.batch} throughput (${BATCH_SIZE} events/request)`,
+      value: batched.eventsPerSec,
+      unit: 'events/s',
+      target: `>= ${TARGET_BATCH_EVENTS_PER_S}`,
+      met: batched.eventsPerSec >= TARGET_BATCH_EVENTS_PER_S,
+    },
+    {
+      name: 'accepted events missing at sink',
+      value: missing,
+      unit: 'events',
+      target: '<= 0',
+      met: missing === 0,
+    },
+    {
+      name: 'bare Fastify single-event rate (ceiling)',
+      value: bareSingle.requestsPerSec,
+      unit: 'req/s',
+      target: null,
+      met: null,
+    },
+    ...phases.flatMap((p) => [
+      { name: `${p.route} p99 latency`, value: p.p99Ms, unit: 'ms', target: null, met: null },
+      {
+        name: `${p.route} worker CPU per event`,
+        value: p.cpuMicrosPerEvent,
+        unit: 'µs/event',
+        target: null,
+        met: null,
+      },
+    ]),
+  ];
   const results = {
     when: new Date().toISOString(),
+    quick,
     seconds,
     connections: CONNECTIONS,
     bareFastify: {
@@ -289,6 +353,7 @@ async function main(): Promise<void> {
       batchAtLeast100kEventsPerSec: batched.eventsPerSec >= 100_000,
       zeroMissing: ingest.missing === 0 && batched.missing === 0,
     },
+    figures,
   };
   const row = (name: string, p: (typeof phases)[0]) =>
     `${name.padEnd(10)} ${String(p.eventsPerSec).padStart(8)} ev/s  p99 ${String(p.p99Ms).padStart(4)} ms  ` +

@@ -15,8 +15,21 @@ import { type BenchCollector, startBenchCollector } from './local-collectors.js'
 const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = join(PACKAGE_DIR, 'fixtures', 'emit-one-run.mjs');
 const DRAIN_TIMEOUT_MS = 50;
-const EXIT_RUNS = Number(process.env.BENCH_EXIT_RUNS ?? 15);
-const EMIT_SAMPLES = Number(process.env.BENCH_EMIT_SAMPLES ?? 20_000);
+/** `--quick` or BENCH_QUICK=1 (what `pnpm bench:quick` sets): fewer samples and exit runs. */
+const QUICK =
+  process.argv.includes('--quick') ||
+  ['1', 'true'].includes(process.env.BENCH_QUICK?.trim().toLowerCase() ?? '');
+const EXIT_RUNS = Number(process.env.BENCH_EXIT_RUNS ?? (QUICK ? 7 : 15));
+const EMIT_SAMPLES = Number(process.env.BENCH_EMIT_SAMPLES ?? (QUICK ? 10_000 : 20_000));
+
+/** One report figure, in the shape the schema bench writes and packages/e2e reads. */
+interface BenchFigure {
+  name: string;
+  value: number;
+  unit: string;
+  target: string | null;
+  met: boolean | null;
+}
 
 const TARGETS = {
   callerP99Us: 20,
@@ -201,7 +214,44 @@ async function main(): Promise<void> {
       drainNoneExit: exit.drainNoneOverheadMs < TARGETS.drainNoneExitMs,
     };
     const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
-    console.log('client benchmark');
+    const figures: BenchFigure[] = [
+      {
+        name: 'caller cost per event, p99',
+        value: caller.p99Us,
+        unit: 'µs',
+        target: `< ${TARGETS.callerP99Us}`,
+        met: checks.callerP99,
+      },
+      {
+        name: 'caller cost per event, p50',
+        value: caller.p50Us,
+        unit: 'µs',
+        target: null,
+        met: null,
+      },
+      {
+        name: 'exit overhead, live collector',
+        value: exit.liveOverheadMs,
+        unit: 'ms',
+        target: `< ${TARGETS.liveExitMs}`,
+        met: checks.liveExit,
+      },
+      {
+        name: `exit overhead, black-holed collector (drain_timeout_ms ${DRAIN_TIMEOUT_MS} + 10)`,
+        value: exit.blackholeOverheadMs,
+        unit: 'ms',
+        target: `<= ${TARGETS.blackholeExitMs}`,
+        met: checks.blackholeExit,
+      },
+      {
+        name: 'exit overhead, drain none',
+        value: exit.drainNoneOverheadMs,
+        unit: 'ms',
+        target: `< ${TARGETS.drainNoneExitMs}`,
+        met: checks.drainNoneExit,
+      },
+    ];
+    console.log(`client benchmark${QUICK ? ' (quick)' : ''}`);
     console.log(
       `  caller cost, runtime.run.started   p50 ${caller.startedP50Us} µs  p99 ${caller.startedP99Us} µs`,
     );
@@ -235,7 +285,7 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'client.json'),
-      `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, loadAverage: loadavg(), cores: cpus().length, targets: TARGETS, caller, exit, checks }, null, 2)}\n`,
+      `${JSON.stringify({ measuredAt: new Date().toISOString(), quick: QUICK, node: process.version, loadAverage: loadavg(), cores: cpus().length, targets: TARGETS, caller, exit, checks, figures }, null, 2)}\n`,
     );
     console.log(`  written to ${join(dir, 'client.json')}`);
   } finally {

@@ -102,10 +102,13 @@ export function adaptPackageResult(source: string, file: string, json: unknown):
   const all = leaves(doc);
 
   if (Array.isArray(doc.figures)) result.figures = fromFigures(source, doc.figures, file);
+  // A package that writes `figures` states its targets there; its older
+  // `targets`/`checks`/`verdict` fields are kept for other readers, not re-counted.
+  const legacy = result.figures.length === 0;
 
   // `{ targets: { callerP99Us: 20 }, checks: { callerP99: false } }`: pair each
   // target with the measured field of the same name, where one can be found.
-  if (doc.targets && typeof doc.targets === 'object') {
+  if (legacy && doc.targets && typeof doc.targets === 'object') {
     for (const [name, target] of Object.entries(doc.targets as Record<string, unknown>)) {
       if (typeof target !== 'number') continue;
       const match = all.find(
@@ -129,7 +132,7 @@ export function adaptPackageResult(source: string, file: string, json: unknown):
     }
   }
 
-  for (const [path, v] of all) {
+  for (const [path, v] of legacy ? all : []) {
     if (typeof v === 'boolean' && /^(checks|verdict)\b/.test(path) && path !== 'quick') {
       result.checks.push({ source, name: path.replace(/^(checks|verdict)\.?/, ''), met: v });
     }

@@ -11,7 +11,20 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { startFakeSink } from '../index.js';
 
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
+/** `--quick` or BENCH_QUICK=1 (what `pnpm bench:quick` sets): shorter runs per scenario. */
+const QUICK =
+  process.argv.includes('--quick') ||
+  ['1', 'true'].includes(process.env.BENCH_QUICK?.trim().toLowerCase() ?? '');
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? (QUICK ? 1500 : 3000));
+
+/** One report figure, in the shape the schema bench writes and packages/e2e reads. No targets here. */
+interface BenchFigure {
+  name: string;
+  value: number;
+  unit: string;
+  target: string | null;
+  met: boolean | null;
+}
 const IN_FLIGHT = 8;
 
 interface Result {
@@ -131,11 +144,24 @@ async function main(): Promise<void> {
     console.log(
       `store: ${stored} events held, ~${heapPerEventBytes} bytes of heap each (evicted ${sink.stats().evicted})`,
     );
+    const figures: BenchFigure[] = [
+      ...results.flatMap((r): BenchFigure[] => [
+        { name: r.scenario, value: r.eventsPerSecond, unit: 'events/s', target: null, met: null },
+        { name: `${r.scenario}, p99`, value: r.p99Ms, unit: 'ms', target: null, met: null },
+      ]),
+      {
+        name: 'heap per stored event',
+        value: heapPerEventBytes,
+        unit: 'bytes',
+        target: null,
+        met: null,
+      },
+    ];
     const dir = fileURLToPath(new URL('../../bench-results/', import.meta.url));
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       `${dir}fake-sink.json`,
-      `${JSON.stringify({ durationMs: DURATION_MS, inFlight: IN_FLIGHT, results, stored, heapPerEventBytes }, null, 2)}\n`,
+      `${JSON.stringify({ quick: QUICK, durationMs: DURATION_MS, inFlight: IN_FLIGHT, results, stored, heapPerEventBytes, figures }, null, 2)}\n`,
     );
   } finally {
     await sink.close();
