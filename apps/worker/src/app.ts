@@ -1,13 +1,16 @@
+import type { Server } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import { INGESTION_KEY_HEADER } from '@runmat-telemetry/schema';
 import Fastify, {
   type FastifyBaseLogger,
+  type FastifyHttpOptions,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
   LogController,
+  type onRequestHookHandler,
 } from 'fastify';
 import { IngestionKeyVerifier } from './auth/ingestion-key.js';
 import type { WorkerConfig } from './config.js';
@@ -93,7 +96,7 @@ function defaultForwarders(config: WorkerConfig) {
  * Closing the app drains the forward queue within `config.shutdownTimeoutMs`.
  */
 export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
-  const options: FastifyServerOptions = {
+  const options: FastifyHttpOptions<Server> = {
     logger: deps.logger ?? workerLoggerOptions(config.logLevel),
     // Fastify's types omit the hop-count form its runtime (proxy-addr) accepts.
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
@@ -102,6 +105,23 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     bodyLimit: config.batchBodyLimit,
     // The ingest guard answers 503 shutting_down itself (from preClose on) with the JSON body.
     return503OnClosing: false,
+    // A client gets requestTimeout for its whole request, headers and body, so
+    // one trickling a body a byte at a time cannot hold a socket (408, closed).
+    // Node checks the deadline every connectionsCheckingInterval: 30 s by
+    // default, every second here.
+    requestTimeout: config.requestTimeoutMs,
+    http:
+      config.requestTimeoutMs > 0
+        ? {
+            requestTimeout: config.requestTimeoutMs,
+            headersTimeout: config.requestTimeoutMs,
+            connectionsCheckingInterval: 1000,
+          }
+        : null,
+    // Idle keep-alive connections close after keepAliveTimeout; a socket that
+    // stays silent longer than that (e.g. opened and never used) is dropped too.
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionTimeout: config.keepAliveTimeoutMs + 5000,
   };
   const app: FastifyInstance = Fastify(options);
   const metrics = new WorkerMetrics();
@@ -198,16 +218,25 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     }),
   });
 
-  app.register(async (scope) => {
+  // Each ingest scope counts requests per IP in an onRequest hook added before
+  // the guard's, so a request is counted (and cut off with 429) before its key
+  // is checked: guessing keys spends the same budget as sending events.
+  const limited = (scope: FastifyInstance, max: number) => {
+    if (max > 0) {
+      scope.addHook(
+        'onRequest',
+        scope.rateLimit({ max, timeWindow: config.rateLimitWindowMs }) as onRequestHookHandler,
+      );
+    }
     scope.addHook('onRequest', guard);
-    registerIngestRoutes(scope, {
-      intake,
-      bodyLimit: config.singleBodyLimit,
-      rateLimit:
-        config.rateLimitMax > 0
-          ? { max: config.rateLimitMax, timeWindow: config.rateLimitWindowMs }
-          : undefined,
-    });
+  };
+  app.register(async (scope) => {
+    limited(scope, config.rateLimitMax);
+    registerIngestRoutes(scope, { intake, bodyLimit: config.singleBodyLimit });
+  });
+  app.register(async (scope) => {
+    // The forwarder's route: all its traffic comes from a few addresses.
+    limited(scope, config.batchRateLimitMax);
     registerBatchRoute(scope, { intake, metrics, bodyLimit: config.batchBodyLimit });
   });
   registerHealthRoutes(app, {

@@ -18,6 +18,9 @@ export const WORKER_ENV = {
   forwardClientIp: 'FORWARD_CLIENT_IP',
   rateLimitMax: 'RATE_LIMIT_MAX',
   rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
+  batchRateLimitMax: 'BATCH_RATE_LIMIT_MAX',
+  requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS',
   queueCapacity: 'QUEUE_CAPACITY',
   dedupeWindowMs: 'DEDUPE_WINDOW_MS',
   dedupeMaxEntries: 'DEDUPE_MAX_ENTRIES',
@@ -74,9 +77,18 @@ export interface WorkerConfig {
   /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
   forwardClientIp: boolean;
-  /** Single-event requests per IP per window; 0 disables the limit. */
+  /**
+   * Single-event requests per IP per window, counted before the key check (so
+   * failed key guesses count too); 0 disables the limit.
+   */
   rateLimitMax: number;
   rateLimitWindowMs: number;
+  /** `/v1/batch` requests per IP per window (a separate, higher budget); 0 disables. */
+  batchRateLimitMax: number;
+  /** Longest a client may take to send a whole request (headers and body); 0 disables. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept open. */
+  keepAliveTimeoutMs: number;
   /** Events held for forwarding (per destination) before new requests get 503. */
   queueCapacity: number;
   dedupeWindowMs: number;
@@ -194,6 +206,15 @@ function ingestionKeys(env: Env): string[] {
   return keys;
 }
 
+function requestTimeoutMs(env: Env): number {
+  const name = WORKER_ENV.requestTimeoutMs;
+  const n = int(env, name, 10_000, 0, 600_000);
+  if (n !== 0 && n < 1000) {
+    throw new ConfigError(name, `invalid ${name}: expected 0 (off) or 1000-600000, got "${n}"`);
+  }
+  return n;
+}
+
 /**
  * Reads and validates the worker's configuration. Pure: no logging, no exit;
  * throws {@link ConfigError} naming the first bad variable.
@@ -236,6 +257,9 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     forwardClientIp: bool(env, E.forwardClientIp, false),
     rateLimitMax: int(env, E.rateLimitMax, 1200, 0, 10_000_000),
     rateLimitWindowMs: int(env, E.rateLimitWindowMs, 60_000, 1000, 86_400_000),
+    batchRateLimitMax: int(env, E.batchRateLimitMax, 60_000, 0, 10_000_000),
+    requestTimeoutMs: requestTimeoutMs(env),
+    keepAliveTimeoutMs: int(env, E.keepAliveTimeoutMs, 65_000, 1000, 3_600_000),
     queueCapacity: int(env, E.queueCapacity, 100_000, 1000, 10_000_000),
     dedupeWindowMs: int(env, E.dedupeWindowMs, 10 * 60_000, 0, 86_400_000),
     dedupeMaxEntries: int(env, E.dedupeMaxEntries, 200_000, 0, 10_000_000),

@@ -42,6 +42,33 @@ describe('loadWorkerConfig', () => {
     expect(configError({ ...base, RATE_LIMIT_MAX: '-1' }).variable).toBe('RATE_LIMIT_MAX');
   });
 
+  it('reads the batch rate limit and the connection timeouts', () => {
+    expect(loadWorkerConfig(base)).toMatchObject({
+      rateLimitMax: 1200,
+      batchRateLimitMax: 60_000,
+      requestTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 65_000,
+    });
+    const c = loadWorkerConfig({
+      ...base,
+      BATCH_RATE_LIMIT_MAX: '0',
+      REQUEST_TIMEOUT_MS: '0',
+      KEEP_ALIVE_TIMEOUT_MS: '620000',
+    });
+    expect(c).toMatchObject({
+      batchRateLimitMax: 0,
+      requestTimeoutMs: 0,
+      keepAliveTimeoutMs: 620_000,
+    });
+    expect(configError({ ...base, BATCH_RATE_LIMIT_MAX: 'x' }).variable).toBe(
+      'BATCH_RATE_LIMIT_MAX',
+    );
+    expect(configError({ ...base, REQUEST_TIMEOUT_MS: '500' }).variable).toBe('REQUEST_TIMEOUT_MS');
+    expect(configError({ ...base, KEEP_ALIVE_TIMEOUT_MS: '0' }).variable).toBe(
+      'KEEP_ALIVE_TIMEOUT_MS',
+    );
+  });
+
   it('accepts port 0 and several comma-separated ingestion keys', () => {
     const c = loadWorkerConfig({ ...base, PORT: '0', INGESTION_KEY: 'new-key-1234, old-key-5678' });
     expect(c.port).toBe(0);

@@ -56,6 +56,12 @@ async function post(path: string, body: unknown): Promise<Response> {
   });
 }
 
+/** The `destination="posthog"` sample of `name` (0 when absent, as for an untouched counter). */
+function metricValue(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{destination="posthog"} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 const finished = (over: Record<string, unknown> = {}) => ({
   ...CANONICAL_FINISHED_EXAMPLE,
   uuid: uuid(),
@@ -179,6 +185,41 @@ describe('forwarding to PostHog and GA4', () => {
       );
     });
     expect(app.queue.depth()).toBe(0);
+  });
+
+  it('counts no loss when a 413 makes posthog-node split the batch and re-send it', async () => {
+    const app = await startWorker({ POSTHOG_BATCH_SIZE: '10' });
+    sink.setFaults({ status: 413, count: 1, destination: 'posthog' });
+    const events = Array.from({ length: 10 }, () => ({ event: finished() }));
+    expect(await (await post('/v1/batch', { events })).json()).toMatchObject({ accepted: 10 });
+    const ph = await sink.waitForEvents(
+      { destination: 'posthog' },
+      { count: 10, timeoutMs: 10_000 },
+    );
+    expect(new Set(ph.map((e) => e.uuid)).size).toBe(10);
+    expect(sink.stats().faults.injected).toBe(1);
+    await waitFor(async () =>
+      (await app.metrics.render()).includes(
+        'runmat_worker_events_forwarded_total{destination="posthog"} 10',
+      ),
+    );
+    const metrics = await app.metrics.render();
+    expect(metricValue(metrics, 'runmat_worker_events_forward_failed_total')).toBe(0);
+    expect(metricValue(metrics, 'runmat_worker_queue_depth')).toBe(0);
+  });
+
+  it('counts a single event PostHog rejects with 413 as failed, once', async () => {
+    const app = await startWorker({ POSTHOG_BATCH_SIZE: '10' });
+    sink.setFaults({ status: 413, count: 1, destination: 'posthog' });
+    expect((await post('/ingest', finished())).status).toBe(202);
+    await waitFor(async () =>
+      (await app.metrics.render()).includes(
+        'runmat_worker_events_forward_failed_total{destination="posthog"} 1',
+      ),
+    );
+    const metrics = await app.metrics.render();
+    expect(metricValue(metrics, 'runmat_worker_events_forwarded_total')).toBe(0);
+    expect(metricValue(metrics, 'runmat_worker_queue_depth')).toBe(0);
   });
 
   it('flushes what was queued when it shuts down', async () => {

@@ -196,6 +196,71 @@ describe('POST /ingest and /v1/t', () => {
     expect(codes).toEqual([202, 202, 429]);
   });
 
+  it('counts wrong keys against the rate limit, so key guessing gets 429', async () => {
+    const { app, sink } = start({ RATE_LIMIT_MAX: '3' });
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: i % 2 === 0 ? '/ingest' : '/v1/t',
+        headers: { ...json, 'x-telemetry-key': `guess-${i}-0000000000` },
+        payload: finished(),
+      });
+      codes.push(res.statusCode);
+      if (res.statusCode === 429) {
+        expect(res.json()).toEqual({ error: 'rate_limited' });
+        expect(res.headers['retry-after']).toBeDefined();
+      }
+    }
+    expect(codes).toEqual([401, 401, 401, 429, 429]);
+    // The budget is the address's, so the right key is cut off as well.
+    const right = await app.inject({
+      method: 'POST',
+      url: '/ingest',
+      headers: json,
+      payload: finished(),
+    });
+    expect(right.statusCode).toBe(429);
+    expect(sink.events).toHaveLength(0);
+  });
+
+  it('limits /v1/batch per IP with its own budget (BATCH_RATE_LIMIT_MAX)', async () => {
+    const { app } = start({ RATE_LIMIT_MAX: '1', BATCH_RATE_LIMIT_MAX: '2' });
+    const codes: number[] = [];
+    for (const key of [KEY, 'guess-0000000000', KEY, KEY]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { ...json, 'x-telemetry-key': key },
+        payload: { events: [{ event: finished() }] },
+      });
+      codes.push(res.statusCode);
+      if (res.statusCode === 429) expect(res.json()).toEqual({ error: 'rate_limited' });
+    }
+    expect(codes).toEqual([200, 401, 429, 429]);
+    // The single-event budget is separate.
+    const single = await app.inject({
+      method: 'POST',
+      url: '/ingest',
+      headers: json,
+      payload: finished(),
+    });
+    expect(single.statusCode).toBe(202);
+  });
+
+  it('does not limit /v1/batch when BATCH_RATE_LIMIT_MAX is 0', async () => {
+    const { app } = start({ RATE_LIMIT_MAX: '1', BATCH_RATE_LIMIT_MAX: '0' });
+    for (let i = 0; i < 5; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: json,
+        payload: { events: [{ event: finished() }] },
+      });
+      expect(res.statusCode).toBe(200);
+    }
+  });
+
   it('503s with Retry-After when the forward queue is full', async () => {
     const { app, sink } = start({ QUEUE_CAPACITY: '1000' });
     sink.hold = true;

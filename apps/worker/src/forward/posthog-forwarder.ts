@@ -69,15 +69,32 @@ class CountingPostHog extends PostHog {
     try {
       await super.sendBatch(batch as never, retryOptions as never, route);
     } catch (err) {
-      // Network errors leave the batch in posthog-node's queue for the next
-      // flush; anything else (HTTP errors after retries) drops it.
-      if (!(err instanceof Error && err.name === 'PostHogFetchNetworkError')) {
-        this.onFailed(batch.length, err);
-      }
+      // Not every error settles the batch (see posthog-node's `_flushRoute`):
+      // - a network error leaves it in posthog-node's queue for the next flush;
+      // - a 413 on more than one event makes posthog-node halve its batch size
+      //   and send the same events again in smaller batches, each of which
+      //   lands here and is counted when it settles;
+      // anything else (HTTP errors after retries, a 413 on a single event) drops it.
+      if (!isRequeued(err, batch.length)) this.onFailed(batch.length, err);
       throw err;
     }
     this.onSent(batch.length);
   }
+}
+
+/**
+ * Whether posthog-node keeps (network error) or re-sends in smaller batches
+ * (413 on a batch of several events) the events of a failed `/batch/` request,
+ * rather than dropping them.
+ */
+export function isRequeued(err: unknown, batchLength: number): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'PostHogFetchNetworkError') return true;
+  return (
+    err.name === 'PostHogFetchHttpError' &&
+    (err as { status?: number }).status === 413 &&
+    batchLength > 1
+  );
 }
 
 /**

@@ -8,8 +8,6 @@ import { errorSchema } from './reply-error.js';
 export interface IngestRouteOptions {
   intake: EventIntake;
   bodyLimit: number;
-  /** Per-IP limit for these routes; undefined disables it. */
-  rateLimit: { max: number; timeWindow: number } | undefined;
 }
 
 const acceptedSchema = {
@@ -26,7 +24,6 @@ export function registerIngestRoutes(app: FastifyInstance, opts: IngestRouteOpti
       url,
       {
         bodyLimit: opts.bodyLimit,
-        config: opts.rateLimit ? { rateLimit: opts.rateLimit } : {},
         schema: {
           response: {
             202: acceptedSchema,
