@@ -1,50 +1,17 @@
+// The sink's own types: this client talks to the sink over HTTP, so it shares
+// the shapes rather than redeclaring them.
+import type {
+  Destination,
+  FaultSpec,
+  Ga4ValidationMessage as Ga4Violation,
+  SinkEvent,
+  EventFilter as SinkEventFilter,
+  SinkStats,
+} from '@runmat-telemetry/fake-sink';
 import { request } from 'undici';
 import { type WaitForOptions, waitFor } from './wait-for.js';
 
-export type Destination = 'posthog' | 'ga4';
-
-/** A GA4 validation problem as the sink reports it (GA4's own field names). */
-export interface Ga4Violation {
-  fieldPath: string;
-  description: string;
-  validationCode: string;
-}
-
-/** One event as the fake sink stored it (PostHog properties or GA4 params in `properties`). */
-export interface SinkEvent {
-  seq: number;
-  receivedAt: number;
-  destination: Destination;
-  path: string;
-  event: string;
-  /** PostHog distinct_id, or the GA4 request's client_id. */
-  distinct_id: string;
-  uuid?: string;
-  timestamp?: string | number;
-  properties: Record<string, unknown>;
-  api_key?: string;
-  measurement_id?: string;
-  violations?: Ga4Violation[];
-}
-
-export interface SinkEventFilter {
-  destination?: Destination;
-  event?: string;
-  distinct_id?: string;
-}
-
-export interface SinkStats {
-  posthog: { requests: number; events: number };
-  ga4: { requests: number; events: number; violations: number };
-  evicted: number;
-  faults: { injected: number };
-}
-
-/** Body of `POST /_sink/faults`. */
-export type FaultSpec =
-  | { status: 413 | 429 | 500 | 503; count?: number; durationMs?: number }
-  | { delayMs: number; count?: number; durationMs?: number }
-  | { drop: true; count?: number; durationMs?: number };
+export type { Destination, FaultSpec, Ga4Violation, SinkEvent, SinkEventFilter, SinkStats };
 
 async function call<T>(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<T> {
   const res = await request(url, {
