@@ -21,7 +21,7 @@ import { PostHogForwarder } from './forward/posthog-forwarder.js';
 import { codeForFastifyError, RETRY_AFTER_SECONDS } from './http-errors.js';
 import { EventIntake } from './ingest/event-intake.js';
 import { WorkerMetrics } from './metrics.js';
-import { registerBatchRoute } from './routes/batch-route.js';
+import { MAX_BATCH_ITEMS, registerBatchRoute } from './routes/batch-route.js';
 import { createIngestGuard } from './routes/guard.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerIngestRoutes } from './routes/ingest-routes.js';
@@ -143,11 +143,15 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
 
   let closing = false;
   let closeDeadline = 0;
-  const guard = createIngestGuard({
-    verifier: new IngestionKeyVerifier(config.ingestionKeys),
-    metrics,
-    isClosing: () => closing,
-  });
+  const verifier = new IngestionKeyVerifier(config.ingestionKeys);
+  const guardFor = (minRoom: number) =>
+    createIngestGuard({
+      verifier,
+      metrics,
+      isClosing: () => closing,
+      lacksRoom: (n) => !queue.hasRoom(n),
+      minRoom,
+    });
 
   // Only JSON is accepted (415 otherwise). `__proto__` / `constructor.prototype`
   // keys are removed rather than failing the body: they are just more fields
@@ -221,22 +225,28 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
   // Each ingest scope counts requests per IP in an onRequest hook added before
   // the guard's, so a request is counted (and cut off with 429) before its key
   // is checked: guessing keys spends the same budget as sending events.
-  const limited = (scope: FastifyInstance, max: number) => {
+  const limited = (scope: FastifyInstance, max: number, minRoom: number) => {
     if (max > 0) {
       scope.addHook(
         'onRequest',
         scope.rateLimit({ max, timeWindow: config.rateLimitWindowMs }) as onRequestHookHandler,
       );
     }
-    scope.addHook('onRequest', guard);
+    scope.addHook('onRequest', guardFor(minRoom));
   };
   app.register(async (scope) => {
-    limited(scope, config.rateLimitMax);
+    limited(scope, config.rateLimitMax, 1);
     registerIngestRoutes(scope, { intake, bodyLimit: config.singleBodyLimit });
   });
   app.register(async (scope) => {
     // The forwarder's route: all its traffic comes from a few addresses.
-    limited(scope, config.batchRateLimitMax);
+    // Refused before its body is read once less than a tenth of the queue
+    // (at most one maximal batch) is free: the exact check is per batch.
+    limited(
+      scope,
+      config.batchRateLimitMax,
+      Math.min(MAX_BATCH_ITEMS, Math.floor(config.queueCapacity / 10)),
+    );
     registerBatchRoute(scope, { intake, metrics, bodyLimit: config.batchBodyLimit });
   });
   registerHealthRoutes(app, {

@@ -287,6 +287,45 @@ describe('POST /ingest and /v1/t', () => {
     expect(sink.events).toHaveLength(1000);
   });
 
+  it('sheds a full queue before reading the body', async () => {
+    const { app, sink } = start({ QUEUE_CAPACITY: '1000' });
+    sink.hold = true;
+    // 950 held: one more single event fits, a batch needs a tenth of the queue (100) free.
+    const events = Array.from({ length: 950 }, () => ({ event: finished() }));
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/batch', headers: json, payload: { events } }))
+        .statusCode,
+    ).toBe(200);
+    // Not JSON at all: a 503 rather than a 400 shows the body was never parsed.
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: json,
+      payload: 'not json',
+    });
+    expect(batch.statusCode).toBe(503);
+    expect(batch.headers['retry-after']).toBe('1');
+    expect(batch.json()).toEqual({ error: 'queue_full' });
+    const single = await app.inject({
+      method: 'POST',
+      url: '/ingest',
+      headers: json,
+      payload: finished(),
+    });
+    expect(single.statusCode).toBe(202);
+    expect(sink.events).toHaveLength(951);
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(text).toContain('runmat_worker_events_rejected_total{code="queue_full"} 1');
+    // A wrong key is still a 401, whatever the queue holds.
+    const wrongKey = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { ...json, 'x-telemetry-key': 'wrong-key-123' },
+      payload: 'not json',
+    });
+    expect(wrongKey.statusCode).toBe(401);
+  });
+
   it('sheds load with 503 overloaded under heap pressure, but still answers probes', async () => {
     const { app } = start({ MAX_HEAP_USED_BYTES: '1' });
     await waitFor(async () => {
@@ -487,6 +526,8 @@ describe('probes, metrics, errors', () => {
       verifier: new IngestionKeyVerifier([KEY]),
       metrics,
       isClosing: () => true,
+      lacksRoom: () => false,
+      minRoom: 1,
     });
     app.post('/ingest', { onRequest: guard }, async () => ({ status: 'accepted' }));
     registerHealthRoutes(app, { metrics, notReadyReason: () => 'shutting_down' });

@@ -11,6 +11,7 @@ import { CanonicalFinishedEvent, FinishedPayload, InstallEvent } from './event-s
 import { ga4EventProblems, toGa4Event } from './ga4-mapping.js';
 import { ALLOWED_PROPERTIES, normalizeEvent } from './normalize-event.js';
 import { parseEvent, parseEventJson } from './parse-event.js';
+import { createPostHogEncoder, toPostHogEvent } from './posthog-mapping.js';
 
 // Generators for valid events, built from the same constants as the schema.
 const token = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._+:-]{0,20}$/);
@@ -136,6 +137,26 @@ describe('contract properties', () => {
         for (const key of Object.keys(n.properties)) expect(allowed.has(key)).toBe(true);
         const ga = toGa4Event(n);
         expect(ga4EventProblems(ga)).toEqual([]);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('the PostHog wire encoder agrees with toPostHogEvent on every valid event', () => {
+    const superProperties = { $lib: 'posthog-node', $lib_version: '9.9.9', $is_server: true };
+    const encode = createPostHogEncoder(superProperties);
+    const ip = fc.option(fc.oneof(fc.ipV4(), fc.ipV6()), { nil: undefined });
+    fc.assert(
+      fc.property(validEvent, ip, (event, clientIp) => {
+        const parsed = parseEvent(event);
+        expect(parsed.ok).toBe(true);
+        if (!parsed.ok) return;
+        const n = normalizeEvent(parsed.event, { receivedAt: 1_779_000_000_000 });
+        const expected = toPostHogEvent(n, { clientIp });
+        expect(JSON.parse(encode(n, clientIp))).toEqual({
+          ...expected,
+          properties: { ...expected.properties, ...superProperties },
+        });
       }),
       { numRuns: 1500 },
     );

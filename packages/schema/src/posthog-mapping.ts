@@ -1,4 +1,8 @@
-import type { EventProperties, NormalizedEvent } from './normalize-event.js';
+import {
+  ALLOWED_PROPERTIES,
+  type EventProperties,
+  type NormalizedEvent,
+} from './normalize-event.js';
 
 /** Library name the worker reports to PostHog as `$lib`. */
 export const POSTHOG_LIB = 'runmat-telemetry-worker';
@@ -45,5 +49,79 @@ export function toPostHogEvent(
     uuid: event.uuid,
     timestamp: new Date(event.timestamp).toISOString(),
     properties,
+  };
+}
+
+/**
+ * Properties merged over every event's own by {@link createPostHogEncoder},
+ * e.g. the `$lib`, `$lib_version` and `$is_server` posthog-node adds to each
+ * capture. Keys must start with `$` (so they can never collide with the
+ * allowlist) and may not override the privacy keys the mapping controls.
+ */
+export type PostHogSuperProperties = Readonly<Record<string, string | number | boolean>>;
+
+const PRIVACY_KEYS = new Set(['$ip', '$geoip_disable', '$process_person_profile']);
+// Anything JSON.stringify would escape (or that is not well-formed UTF-16);
+// strings without these are quoted as they are.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const QUOTED_KEYS = new Map<string, string>(ALLOWED_PROPERTIES.map((k) => [k, `${quote(k)}:`]));
+
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+function jsonValue(v: string | number | boolean): string {
+  if (typeof v === 'string') return quote(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? `${v}` : 'null';
+  return v ? 'true' : 'false';
+}
+
+/**
+ * Returns a function that serializes one normalized event straight to the
+ * JSON of its PostHog capture event: what `JSON.stringify(toPostHogEvent(...))`
+ * would give with `superProperties` merged into the properties, without
+ * building the intermediate object. Keys outside the allowlist are never
+ * written, even if a caller put them in `properties`. This is the worker's per-event hot path,
+ * so the fixed tail of the property object is serialized once here.
+ */
+export function createPostHogEncoder(
+  superProperties: PostHogSuperProperties = {},
+): (event: NormalizedEvent, clientIp?: string) => string {
+  for (const key of Object.keys(superProperties)) {
+    if (!key.startsWith('$') || PRIVACY_KEYS.has(key)) {
+      throw new Error(`PostHog super property ${JSON.stringify(key)} is not allowed`);
+    }
+  }
+  const tail = (geoipDisable: boolean) => {
+    const fixed: Record<string, string | number | boolean> = {
+      $lib: POSTHOG_LIB,
+      ...superProperties,
+      $process_person_profile: false,
+      $geoip_disable: geoipDisable,
+    };
+    return Object.entries(fixed)
+      .map(([k, v]) => `${quote(k)}:${jsonValue(v)}`)
+      .join(',');
+  };
+  const tailWithoutIp = tail(true);
+  const tailWithIp = `${tail(false)},"$ip":`;
+
+  return (event, clientIp) => {
+    let props = '{';
+    const source = event.properties as Record<string, string | number | boolean | undefined>;
+    for (const key in source) {
+      const value = source[key];
+      // Only allowlisted keys are written, whatever the object holds.
+      const quoted = QUOTED_KEYS.get(key);
+      if (quoted === undefined || value === undefined) continue;
+      props += `${quoted}${jsonValue(value)},`;
+    }
+    props += clientIp === undefined ? tailWithoutIp : `${tailWithIp}${quote(clientIp)}`;
+    return (
+      `{"event":${quote(event.event)},"distinct_id":${quote(event.distinct_id)},` +
+      `"uuid":${quote(event.uuid)},"timestamp":"${new Date(event.timestamp).toISOString()}",` +
+      `"properties":${props}}}`
+    );
   };
 }
