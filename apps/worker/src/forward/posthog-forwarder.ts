@@ -59,6 +59,7 @@ function flat(s: string): string {
   flattenCheck ^= Number(s) | 0;
   return s;
 }
+// biome-ignore lint/correctness/noUnusedVariables: written so the conversion above is not dead code
 let flattenCheck = 0;
 
 /** posthog-node's retrying fetch (private in its types, present at runtime). */
@@ -127,7 +128,8 @@ class CountingPostHog extends PostHog {
     message: unknown,
     options?: Parameters<PostHog['capture']>[0],
   ): ReturnType<PostHog['prepareMessage']> {
-    if (isQueuedCapture(message)) return message as unknown as ReturnType<PostHog['prepareMessage']>;
+    if (isQueuedCapture(message))
+      return message as unknown as ReturnType<PostHog['prepareMessage']>;
     return super.prepareMessage(message, options as never);
   }
 
