@@ -44,6 +44,9 @@ export interface WorkerApp {
   queue: ForwardQueue;
 }
 
+/** Log levels at which the per-request `info` line is not written (so not built either). */
+const QUIETER_THAN_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
+
 /** Logger options for the worker: pino JSON, ingestion key never printed. */
 export function workerLoggerOptions(level: string) {
   return {
@@ -173,6 +176,10 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
   app.setNotFoundHandler((_request, reply) => replyError(reply, metrics, 'not_found'));
 
   app.addHook('onResponse', (request, reply, done) => {
+    if (QUIETER_THAN_INFO.has(request.log.level)) {
+      done();
+      return;
+    }
     request.log.info(
       {
         method: request.method,
@@ -236,7 +243,11 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
   };
   app.register(async (scope) => {
     limited(scope, config.rateLimitMax, 1);
-    registerIngestRoutes(scope, { intake, bodyLimit: config.singleBodyLimit });
+    registerIngestRoutes(scope, {
+      intake,
+      bodyLimit: config.singleBodyLimit,
+      forwardClientIp: config.forwardClientIp,
+    });
   });
   app.register(async (scope) => {
     // The forwarder's route: all its traffic comes from a few addresses.

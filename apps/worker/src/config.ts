@@ -271,7 +271,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     posthogRetries: int(env, E.posthogRetries, 3, 0, 10),
     posthogRetryDelayMs: int(env, E.posthogRetryDelayMs, 500, 0, 60_000),
     posthogGzip: bool(env, E.posthogGzip, true),
-    posthogConcurrency: int(env, E.posthogConcurrency, 4, 1, 64),
+    posthogConcurrency: int(env, E.posthogConcurrency, 16, 1, 64),
     ga4FlushIntervalMs: int(env, E.ga4FlushIntervalMs, 1000, 10, 60_000),
     ga4TimeoutMs: int(env, E.ga4TimeoutMs, 5000, 100, 60_000),
     ga4Retries: int(env, E.ga4Retries, 3, 0, 10),

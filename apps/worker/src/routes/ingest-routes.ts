@@ -8,6 +8,8 @@ import { errorSchema } from './reply-error.js';
 export interface IngestRouteOptions {
   intake: EventIntake;
   bodyLimit: number;
+  /** Whether the sender's IP is forwarded at all (FORWARD_CLIENT_IP). */
+  forwardClientIp: boolean;
 }
 
 const acceptedSchema = {
@@ -18,7 +20,7 @@ const acceptedSchema = {
 
 /** `POST /ingest` and `POST /v1/t`: one event per request, answered 202 once queued. */
 export function registerIngestRoutes(app: FastifyInstance, opts: IngestRouteOptions): void {
-  const { intake } = opts;
+  const { intake, forwardClientIp } = opts;
   for (const url of [ROUTES.ingest, ROUTES.ingestV1]) {
     app.post(
       url,
@@ -33,7 +35,8 @@ export function registerIngestRoutes(app: FastifyInstance, opts: IngestRouteOpti
         },
       },
       async (request, reply) => {
-        const outcome = intake.acceptOne(request.body, request.ip);
+        // request.ip walks X-Forwarded-For under trustProxy: only when it is forwarded.
+        const outcome = intake.acceptOne(request.body, forwardClientIp ? request.ip : undefined);
         switch (outcome.kind) {
           case 'accepted':
           case 'duplicate':
