@@ -156,7 +156,11 @@ describe('delivery under failure', () => {
     });
     const events = Array.from({ length: 40 }, validEvent);
     await sendDatagrams(fwd.udpPort, json(events));
-    await waitFor(() => worker.deliveredUuids().size === 40, 'every event delivered');
+    // The stand-in records a request before the forwarder reads its answer.
+    await waitFor(
+      () => worker.deliveredUuids().size === 40 && fwd.stats().eventsForwarded === 40,
+      'every event delivered and counted',
+    );
     expect(worker.log.filter((r) => r.status === 503)).toHaveLength(3);
     const stats = fwd.stats();
     expect(stats.retries).toBe(3);
