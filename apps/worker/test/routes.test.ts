@@ -430,6 +430,35 @@ describe('POST /v1/batch', () => {
     expect(sink.events.map((e) => e.clientIp)).toEqual(['198.51.100.4', undefined]);
   });
 
+  it('uses a plausible received_at and ignores one no clock could give', async () => {
+    const { app, sink } = start();
+    const recent = Date.now() - 60_000;
+    // No timestamp_ms in the payload: the event's time is its receipt time.
+    const untimed = () => {
+      const e = finished();
+      const { timestamp_ms: _omit, ...payload } = e.payload;
+      return { ...e, payload };
+    };
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: json,
+      payload: {
+        events: [
+          { event: untimed(), received_at: recent },
+          { event: untimed(), received_at: 1e300 },
+          { event: untimed(), received_at: -5 },
+          { event: untimed(), received_at: Date.now() + 86_400_000 },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ accepted: 4, rejected: 0 });
+    const [first, ...rest] = sink.events.map((e) => e.event.timestamp);
+    expect(first).toBe(recent);
+    for (const t of rest) expect(Math.abs((t ?? 0) - Date.now())).toBeLessThan(60_000);
+  });
+
   it('400s a malformed envelope', async () => {
     const { app } = start();
     for (const payload of [

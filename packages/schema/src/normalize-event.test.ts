@@ -235,4 +235,14 @@ describe('destination mappings', () => {
     expect(ga.params.success).toBe(0);
     expect(ga.params.fusion_cache_misses).toBeUndefined();
   });
+
+  it('falls back to the current time for a receipt time no Date can hold', () => {
+    const { timestamp_ms: _omit, ...payload } = CANONICAL_FINISHED_EXAMPLE.payload;
+    const event = { ...CANONICAL_FINISHED_EXAMPLE, payload };
+    for (const receivedAt of [1e300, Number.NaN, Number.POSITIVE_INFINITY, -9e15]) {
+      const n = normalized(event, receivedAt);
+      expect(Math.abs(n.timestamp - Date.now())).toBeLessThan(60_000);
+      expect(() => new Date(n.timestamp).toISOString()).not.toThrow();
+    }
+  });
 });

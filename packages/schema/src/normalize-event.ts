@@ -61,6 +61,9 @@ export type AllowedProperty = (typeof ALLOWED_PROPERTIES)[number];
 export type PropertyValue = string | number | boolean;
 export type EventProperties = Partial<Record<AllowedProperty, PropertyValue>>;
 
+/** Largest magnitude of a JavaScript Date, in ms since the epoch. */
+const MAX_DATE_MS = 8.64e15;
+
 /** How many dropped field paths are reported by name (the count is always exact). */
 export const MAX_DROPPED_NAMES = 16;
 
@@ -85,7 +88,7 @@ export interface NormalizedEvent {
 }
 
 export interface NormalizeOptions {
-  /** Receipt time in ms since the epoch (defaults to now). */
+  /** Receipt time in ms since the epoch (defaults to now, as does a value no Date can hold). */
   receivedAt?: number;
 }
 
@@ -139,7 +142,13 @@ export function normalizeEvent(
   event: TelemetryEvent,
   options: NormalizeOptions = {},
 ): NormalizedEvent {
-  const receivedAt = options.receivedAt ?? Date.now();
+  // The receipt time must be a representable date, or every timestamp derived
+  // from it would be one that cannot be formatted.
+  const given = options.receivedAt;
+  const receivedAt =
+    given !== undefined && Number.isFinite(given) && Math.abs(given) <= MAX_DATE_MS
+      ? given
+      : Date.now();
   const wireName = event.event_label;
   const name = canonicalName(wireName);
   const dropped = new DropCounter();

@@ -142,3 +142,17 @@ describe('PostHogForwarder wire format', () => {
     expect(withoutIp?.properties).not.toHaveProperty('$ip');
   });
 });
+
+describe('PostHogForwarder robustness', () => {
+  it('counts an event it cannot serialize as failed instead of throwing or holding it', async () => {
+    const metrics = new WorkerMetrics();
+    const f = forwarder(false, metrics);
+    const broken = { ...events[0]!, timestamp: Number.NaN };
+    expect(() => f.push(broken, undefined)).not.toThrow();
+    expect(f.pending()).toBe(0);
+    expect((await metrics.forwardFailed.get()).values[0]?.value).toBe(1);
+    f.push(events[1]!, undefined);
+    expect(await f.close(2000)).toBe(0);
+    expect(captured.flatMap((c) => c.body.batch)).toHaveLength(1);
+  });
+});

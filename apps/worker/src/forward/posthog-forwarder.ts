@@ -332,15 +332,28 @@ export class PostHogForwarder implements Forwarder {
   }
 
   push(event: NormalizedEvent, clientIp: string | undefined): void {
-    this.inFlight++;
     // Serialized on arrival: the backlog then holds one flat string per
     // event instead of an object graph, which is what keeps a full queue
     // cheap for the garbage collector.
+    let wire: string;
+    try {
+      wire = flat(this.encode(event, clientIp));
+    } catch (err) {
+      // Normalized events always serialize; if one ever did not, it is
+      // counted as lost rather than thrown into the request that carried it.
+      this.failed.inc(1);
+      this.log.error(
+        { destination: 'posthog', lost: 1, err: describe(err) },
+        'event not encodable',
+      );
+      return;
+    }
+    this.inFlight++;
     this.backlog.push({
       distinct_id: event.distinct_id,
       event: event.event,
       uuid: event.uuid,
-      wire: flat(this.encode(event, clientIp)),
+      wire,
     });
     this.pump();
   }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ROUTES } from '@runmat-telemetry/schema';
+import { ROUTES, TIMESTAMP_MAX_AGE_MS, TIMESTAMP_MAX_SKEW_MS } from '@runmat-telemetry/schema';
 import type { FastifyInstance } from 'fastify';
 import { RETRY_AFTER_SECONDS } from '../http-errors.js';
 import type { BatchItem, EventIntake } from '../ingest/event-intake.js';
@@ -42,6 +42,16 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * The forwarder's receipt time when it is a number within the window the
+ * schema trusts client clocks in (72 h back, 10 min ahead); anything else is
+ * ignored and the worker's own receipt time is used.
+ */
+function plausibleReceipt(at: unknown, now: number): number | undefined {
+  if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
+  return at >= now - TIMESTAMP_MAX_AGE_MS && at <= now + TIMESTAMP_MAX_SKEW_MS ? at : undefined;
+}
+
+/**
  * Unwraps `{"events":[{"event":{...},"client_ip"?,"received_at"?}]}`. Returns
  * null when the envelope itself is malformed; a malformed item becomes an
  * item whose event is not an object, so it is rejected on its own.
@@ -51,6 +61,7 @@ export function readBatchItems(body: unknown): BatchItem[] | null {
   const events = body.events as unknown[];
   if (events.length === 0 || events.length > MAX_BATCH_ITEMS) return null;
   const items: BatchItem[] = new Array(events.length);
+  const now = Date.now();
   for (let i = 0; i < events.length; i++) {
     const raw = events[i];
     if (!isRecord(raw)) {
@@ -63,7 +74,7 @@ export function readBatchItems(body: unknown): BatchItem[] | null {
       event: raw.event,
       // Transport metadata from the forwarder: ignored (never forwarded) when malformed.
       clientIp: typeof ip === 'string' && ip.length <= 45 && isIP(ip) !== 0 ? ip : undefined,
-      receivedAt: typeof at === 'number' && Number.isFinite(at) && at > 0 ? at : undefined,
+      receivedAt: plausibleReceipt(at, now),
     };
   }
   return items;
