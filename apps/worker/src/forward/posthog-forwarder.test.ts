@@ -14,7 +14,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { PostHog } from 'posthog-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkerMetrics } from '../metrics.js';
-import { PostHogForwarder } from './posthog-forwarder.js';
+import { PostHogForwarder, WireArena } from './posthog-forwarder.js';
 
 interface Captured {
   headers: IncomingMessage['headers'];
@@ -154,5 +154,24 @@ describe('PostHogForwarder robustness', () => {
     f.push(events[1]!, undefined);
     expect(await f.close(2000)).toBe(0);
     expect(captured.flatMap((c) => c.body.batch)).toHaveLength(1);
+  });
+});
+
+describe('WireArena', () => {
+  it('returns each text as its own UTF-8 bytes, across chunk boundaries', () => {
+    const arena = new WireArena(64);
+    const texts = [
+      '{"a":1}',
+      'é 中 😀 \u2028',
+      'x'.repeat(20),
+      'y'.repeat(21),
+      'z'.repeat(30),
+      'big'.repeat(40),
+    ];
+    const out = texts.map((t) => arena.write(t));
+    out.forEach((b, i) => expect(b.toString('utf8')).toBe(texts[i]));
+    // Writing more never changes what was handed out earlier.
+    for (let i = 0; i < 50; i++) arena.write(`filler ${i}`);
+    out.forEach((b, i) => expect(b.toString('utf8')).toBe(texts[i]));
   });
 });

@@ -29,12 +29,12 @@ interface QueuedCapture {
   distinct_id: string;
   event: string;
   uuid: string;
-  /** The capture event's JSON, as it goes into the `/batch/` body. */
-  wire: string;
+  /** The capture event's JSON in UTF-8, as it goes into the `/batch/` body. */
+  wire: Buffer;
 }
 
 const isQueuedCapture = (message: unknown): message is QueuedCapture =>
-  typeof (message as Partial<QueuedCapture> | null)?.wire === 'string';
+  Buffer.isBuffer((message as Partial<QueuedCapture> | null)?.wire);
 
 /**
  * Serializes events for PostHog with the library properties posthog-node
@@ -47,21 +47,6 @@ function encoderFor(client: PostHog): (event: NormalizedEvent, clientIp?: string
   return createPostHogEncoder(common);
 }
 
-/**
- * V8 builds concatenated strings as trees; forcing the wire string flat once,
- * when it is queued, makes it a single leaf object for the garbage collector
- * and makes joining a batch a plain copy.
- */
-function flat(s: string): string {
-  // Converting to a number reads the whole string, which flattens it (the
-  // trick pino's flatstr uses); keeping the result stops the optimizer from
-  // dropping the conversion as dead code.
-  flattenCheck ^= Number(s) | 0;
-  return s;
-}
-// biome-ignore lint/correctness/noUnusedVariables: written so the conversion above is not dead code
-let flattenCheck = 0;
-
 /** posthog-node's retrying fetch (private in its types, present at runtime). */
 type FetchWithRetry = (
   url: string,
@@ -71,6 +56,33 @@ type FetchWithRetry = (
 ) => Promise<unknown>;
 
 const gzipFast = promisify(gzip);
+const COMMA = Buffer.from(',');
+
+/**
+ * Hands out the UTF-8 bytes of serialized events from large shared chunks.
+ * `Buffer.from` on a 1 KB string allocates from Node's 8 KB pool, so a new
+ * pool every few events; one 256 KB chunk holds a few hundred. A chunk is
+ * freed once every event written into it has been sent.
+ */
+export class WireArena {
+  private chunk = Buffer.allocUnsafeSlow(0);
+  private offset = 0;
+
+  constructor(private readonly chunkBytes = 256 * 1024) {}
+
+  write(text: string): Buffer {
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+    const worst = text.length * 3;
+    if (worst > this.chunkBytes) return Buffer.from(text, 'utf8');
+    if (this.chunk.length - this.offset < worst) {
+      this.chunk = Buffer.allocUnsafeSlow(this.chunkBytes);
+      this.offset = 0;
+    }
+    const start = this.offset;
+    this.offset += this.chunk.write(text, start, 'utf8');
+    return this.chunk.subarray(start, this.offset);
+  }
+}
 
 /**
  * posthog-node client that queues events already serialized and reports
@@ -155,15 +167,20 @@ class CountingPostHog extends PostHog {
     this.onSent(batch.length);
   }
 
-  private async sendWires(wires: string[], retryOptions: unknown, route?: string): Promise<void> {
-    const payload =
-      `{"api_key":${JSON.stringify(this.apiKey)},"batch":[${wires.join(',')}],` +
-      `"sent_at":"${new Date().toISOString()}"}`;
+  private async sendWires(wires: Buffer[], retryOptions: unknown, route?: string): Promise<void> {
+    // The body is assembled from the events' bytes in one copy.
+    const parts: Buffer[] = [Buffer.from(`{"api_key":${JSON.stringify(this.apiKey)},"batch":[`)];
+    for (let i = 0; i < wires.length; i++) {
+      if (i > 0) parts.push(COMMA);
+      parts.push(wires[i]!);
+    }
+    parts.push(Buffer.from(`],"sent_at":"${new Date().toISOString()}"}`));
+    const payload = Buffer.concat(parts);
     const headers: Record<string, string> = {
       ...this.getCustomHeaders(),
       'Content-Type': 'application/json',
     };
-    let body: string | Uint8Array = payload;
+    let body: Uint8Array = payload;
     if (!this.disableCompression) {
       body = new Uint8Array(await gzipFast(payload, { level: zlibConstants.Z_BEST_SPEED }));
       headers['Content-Encoding'] = 'gzip';
@@ -179,11 +196,11 @@ class CountingPostHog extends PostHog {
 }
 
 /** The serialized events of a batch, or null if any message was not queued by `enqueueEvent`. */
-function wiresOf(batch: unknown[]): string[] | null {
-  const wires: string[] = new Array(batch.length);
+function wiresOf(batch: unknown[]): Buffer[] | null {
+  const wires: Buffer[] = new Array(batch.length);
   for (let i = 0; i < batch.length; i++) {
     const wire = (batch[i] as Partial<QueuedCapture> | undefined)?.wire;
-    if (typeof wire !== 'string') return null;
+    if (!Buffer.isBuffer(wire)) return null;
     wires[i] = wire;
   }
   return wires;
@@ -267,6 +284,7 @@ export class PostHogForwarder implements Forwarder {
   private readonly laneLimit: number;
   private backlog: Array<QueuedCapture | undefined> = [];
   private readonly encode: (event: NormalizedEvent, clientIp?: string) => string;
+  private readonly arena = new WireArena();
   private backlogHead = 0;
   private nextLane = 0;
   private readonly retryTimer: NodeJS.Timeout;
@@ -332,12 +350,13 @@ export class PostHogForwarder implements Forwarder {
   }
 
   push(event: NormalizedEvent, clientIp: string | undefined): void {
-    // Serialized on arrival: the backlog then holds one flat string per
-    // event instead of an object graph, which is what keeps a full queue
-    // cheap for the garbage collector.
-    let wire: string;
+    // Serialized on arrival, to UTF-8 bytes: the backlog then holds one
+    // buffer per event (its bytes outside the JS heap) instead of an object
+    // graph, which keeps a full queue cheap for the garbage collector, and a
+    // batch body is one copy of those bytes.
+    let wire: Buffer;
     try {
-      wire = flat(this.encode(event, clientIp));
+      wire = this.arena.write(this.encode(event, clientIp));
     } catch (err) {
       // Normalized events always serialize; if one ever did not, it is
       // counted as lost rather than thrown into the request that carried it.
