@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 // Domain-separated so the same session id hashed for another purpose never
 // collides with these.
@@ -7,10 +7,7 @@ const UUID_PREFIX = 'runmat-telemetry/event-uuid/v1\u0000';
 
 /** One-way, stable analytics id for a session that has no anonymous client id. */
 export function distinctIdFromSession(sessionId: string): string {
-  return `s_${createHash('sha256')
-    .update(DISTINCT_PREFIX + sessionId)
-    .digest('hex')
-    .slice(0, 32)}`;
+  return `s_${hash('sha256', DISTINCT_PREFIX + sessionId, 'hex').slice(0, 32)}`;
 }
 
 /**
@@ -19,7 +16,7 @@ export function distinctIdFromSession(sessionId: string): string {
  * same event sent twice (UDP and HTTP) maps to the same id and is deduplicated.
  */
 export function deterministicUuid(sessionId: string, eventName: string): string {
-  const b = createHash('sha256').update(`${UUID_PREFIX}${sessionId}\u0000${eventName}`).digest();
+  const b = hash('sha256', `${UUID_PREFIX}${sessionId}\u0000${eventName}`, 'buffer');
   b[6] = ((b[6] ?? 0) & 0x0f) | 0x80;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   const h = b.toString('hex', 0, 16);

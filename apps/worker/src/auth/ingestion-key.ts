@@ -1,6 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+// One-shot hashing: a Hash object per request costs more than twice as much.
+const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 /**
  * Checks ingestion keys in constant time. Comparing SHA-256 digests gives
