@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp, type WorkerApp } from '../app.js';
 import { loadWorkerConfig } from '../config.js';
+import type { Forwarder } from '../forward/forward-queue.js';
 
 const KEY = 'bench-ingestion-key';
 const BATCH_SIZE = 100;
@@ -32,7 +33,7 @@ const TARGET_BATCH_EVENTS_PER_S = 100_000;
 const SETTLE_MS = 300;
 const UUID_SLOT = '00000000-0000-4000-8000-000000000000';
 
-type Role = 'worker' | 'bare';
+type Role = 'worker' | 'intake' | 'bare';
 type ToChild = { type: 'cpu-start' } | { type: 'cpu-stop' } | { type: 'stop' };
 type FromChild =
   | { type: 'ready'; port: number }
@@ -51,7 +52,7 @@ type FromChild =
 async function serve(role: Role, sinkUrl: string): Promise<void> {
   let worker: WorkerApp | undefined;
   let app: FastifyInstance;
-  if (role === 'worker') {
+  if (role === 'worker' || role === 'intake') {
     const config = loadWorkerConfig({
       PORT: '0',
       HOST: '127.0.0.1',
@@ -64,7 +65,16 @@ async function serve(role: Role, sinkUrl: string): Promise<void> {
       MAX_EVENT_LOOP_DELAY_MS: '0',
       ...pick(process.env, /^(POSTHOG_|QUEUE_|DEDUPE_)/),
     });
-    worker = buildApp(config, process.env.BENCH_NO_LOGGER ? { logger: false } : {});
+    // `intake`: the same worker with forwarding replaced by a forwarder that
+    // drops every event, to show what validation, normalization and dedupe
+    // alone cost next to the full worker.
+    const discard = (): Forwarder[] => [
+      { destination: 'posthog', pending: () => 0, push: () => {}, close: async () => 0 },
+    ];
+    worker = buildApp(config, {
+      ...(process.env.BENCH_NO_LOGGER ? { logger: false } : {}),
+      ...(role === 'intake' ? { forwarders: discard } : {}),
+    });
     app = worker.app;
   } else {
     // The same request answered with the same 202 body: JSON parse plus a serialized reply.
@@ -294,6 +304,19 @@ async function main(): Promise<void> {
     before = after;
   }
   await worker.ask({ type: 'stop' });
+
+  // The batch route once more, without forwarding: where the limit is.
+  const intake = new Child('intake', sink.url);
+  const intakeReady = await intake.next();
+  if (intakeReady.type !== 'ready') throw new Error('intake-only worker failed');
+  await cannon(intakeReady.port, ROUTES.batch, () => batch(BATCH_SIZE), WARMUP_SECONDS);
+  const intakeBatch = await cannon(
+    intakeReady.port,
+    ROUTES.batch,
+    () => batch(BATCH_SIZE),
+    seconds,
+  );
+  await intake.ask({ type: 'stop' });
   await sink.close();
 
   const [ingest, batched] = phases as [(typeof phases)[0], (typeof phases)[0]];
@@ -333,6 +356,13 @@ async function main(): Promise<void> {
       ratio: Math.round((batched.eventsPerSec / Math.max(1, bareBatch.eventsPerSec)) * 1000) / 1000,
     },
     {
+      name: `${ROUTES.batch} rate with forwarding disabled (validation, normalization, dedupe only)`,
+      value: intakeBatch.eventsPerSec,
+      unit: 'events/s',
+      target: null,
+      met: null,
+    },
+    {
       name: 'bare Fastify single-event rate (ceiling)',
       value: bareSingle.requestsPerSec,
       unit: 'req/s',
@@ -362,6 +392,7 @@ async function main(): Promise<void> {
       batchEventsPerSec: bareBatch.eventsPerSec,
       batchP99Ms: bareBatch.p99Ms,
     },
+    intakeOnlyBatch: { eventsPerSec: intakeBatch.eventsPerSec, p99Ms: intakeBatch.p99Ms },
     ingest,
     batch: batched,
     singleVsBare: Math.round(ratio * 1000) / 1000,
@@ -385,6 +416,9 @@ async function main(): Promise<void> {
   );
   console.log(row('/ingest', ingest));
   console.log(row('/v1/batch', batched));
+  console.log(
+    `intake     ${String(intakeBatch.eventsPerSec).padStart(8)} ev/s  p99 ${String(intakeBatch.p99Ms).padStart(4)} ms  (/v1/batch with forwarding disabled)`,
+  );
   console.log(`single-event rate vs bare Fastify: ${(ratio * 100).toFixed(1)}% (target >= 50%)`);
   console.log(
     `batch route: ${batched.eventsPerSec} events/s (target >= 100000), ` +
