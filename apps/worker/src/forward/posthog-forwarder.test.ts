@@ -169,9 +169,9 @@ describe('WireArena', () => {
       'big'.repeat(40),
     ];
     const out = texts.map((t) => arena.write(t));
-    out.forEach((b, i) => expect(b.toString('utf8')).toBe(texts[i]));
+    expect(out.map((b) => b.toString('utf8'))).toEqual(texts);
     // Writing more never changes what was handed out earlier.
     for (let i = 0; i < 50; i++) arena.write(`filler ${i}`);
-    out.forEach((b, i) => expect(b.toString('utf8')).toBe(texts[i]));
+    expect(out.map((b) => b.toString('utf8'))).toEqual(texts);
   });
 });
