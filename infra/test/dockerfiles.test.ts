@@ -39,6 +39,14 @@ describe.each([
       runtime.findIndex((l) => l.startsWith('CMD')),
     );
     expect(runtime.at(-1)).toBe('CMD ["node", "dist/server.js"]');
+    if (app === 'worker') {
+      // The image runs with the heap setting the worker bench measures with.
+      const bench = await read('apps/worker/src/bench/worker-bench.ts');
+      const flags = /const WORKER_NODE_OPTIONS = '([^']+)'/.exec(bench)?.[1];
+      expect(flags).toMatch(/^--max-semi-space-size=\d+$/);
+      const env = runtime.find((l) => l.startsWith('ENV '))!;
+      expect(env.split(/\s+/)).toContain(`NODE_OPTIONS=${flags}`);
+    }
     const exposed = runtime
       .find((l) => l.startsWith('EXPOSE '))!
       .split(/\s+/)

@@ -31,6 +31,8 @@ const WARMUP_SECONDS = QUICK ? 1 : 2;
 const TARGET_RATIO_OF_BARE = 0.5;
 const TARGET_BATCH_EVENTS_PER_S = 100_000;
 const SETTLE_MS = 300;
+/** The worker image's NODE_OPTIONS (apps/worker/Dockerfile; infra tests check they agree). */
+const WORKER_NODE_OPTIONS = '--max-semi-space-size=32';
 const UUID_SLOT = '00000000-0000-4000-8000-000000000000';
 
 type Role = 'worker' | 'intake' | 'bare';
@@ -153,7 +155,12 @@ class Child {
   constructor(role: Role, sinkUrl: string) {
     this.proc = fork(fileURLToPath(import.meta.url), ['--serve', role, sinkUrl], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: process.env.BENCH_NODE_OPTIONS ? process.env.BENCH_NODE_OPTIONS.split(' ') : [],
+      // Both servers run with the heap setting the worker's image sets in
+      // NODE_OPTIONS, plus BENCH_NODE_OPTIONS (e.g. --cpu-prof) when given.
+      execArgv: [
+        ...WORKER_NODE_OPTIONS.split(' '),
+        ...(process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
+      ],
     });
     this.proc.on('message', (m: FromChild) => this.waiters.shift()?.(m));
   }
