@@ -4,7 +4,7 @@ import {
   INSTALL_COMPLETE_EXAMPLE,
   LEGACY_FINISHED_EXAMPLE,
 } from '@runmat-telemetry/schema';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerApp } from '../src/app.js';
 import { IngestionKeyVerifier } from '../src/auth/ingestion-key.js';
@@ -25,6 +25,12 @@ afterEach(async () => {
 
 const json = { 'content-type': 'application/json', 'x-telemetry-key': KEY };
 const finished = () => ({ ...CANONICAL_FINISHED_EXAMPLE, uuid: uuid() });
+/** One `POST /ingest` with the right key (a fresh canonical event unless given). */
+const ingest = (app: FastifyInstance, payload: InjectOptions['payload'] = finished()) =>
+  app.inject({ method: 'POST', url: '/ingest', headers: json, payload });
+/** One `POST /v1/batch` of the given items with the right key. */
+const postBatch = (app: FastifyInstance, events: unknown[]) =>
+  app.inject({ method: 'POST', url: '/v1/batch', headers: json, payload: { events } });
 
 describe('POST /ingest and /v1/t', () => {
   it.each(['/ingest', '/v1/t'])('%s accepts one event with 202 and queues it', async (url) => {
@@ -102,12 +108,7 @@ describe('POST /ingest and /v1/t', () => {
 
   it('400s bad JSON and invalid events with stable codes', async () => {
     const { app, sink } = start();
-    const bad = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: '{"a":',
-    });
+    const bad = await ingest(app, '{"a":');
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toEqual({ error: 'invalid_json' });
     const empty = await app.inject({ method: 'POST', url: '/ingest', headers: json, payload: '' });
@@ -118,12 +119,7 @@ describe('POST /ingest and /v1/t', () => {
       ...finished(),
       payload: { ...CANONICAL_FINISHED_EXAMPLE.payload, success: 'yes' },
     };
-    const res = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: wrongType,
-    });
+    const res = await ingest(app, wrongType);
     expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({ error: 'wrong_type', path: '/payload/success' });
 
@@ -134,12 +130,7 @@ describe('POST /ingest and /v1/t', () => {
       payload: { ...finished(), event_label: 'rm -rf' },
     });
     expect(unknown.json()).toEqual({ error: 'unknown_event', path: '/event_label' });
-    const array = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: '[1]',
-    });
+    const array = await ingest(app, '[1]');
     expect(array.json()).toMatchObject({ error: 'not_object' });
     expect(sink.events).toHaveLength(0);
   });
@@ -184,12 +175,7 @@ describe('POST /ingest and /v1/t', () => {
     const { app } = start({ RATE_LIMIT_MAX: '2' });
     const codes: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/ingest',
-        headers: json,
-        payload: finished(),
-      });
+      const res = await ingest(app);
       codes.push(res.statusCode);
       if (res.statusCode === 429) expect(res.json()).toEqual({ error: 'rate_limited' });
     }
@@ -214,12 +200,7 @@ describe('POST /ingest and /v1/t', () => {
     }
     expect(codes).toEqual([401, 401, 401, 429, 429]);
     // The budget is the address's, so the right key is cut off as well.
-    const right = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: finished(),
-    });
+    const right = await ingest(app);
     expect(right.statusCode).toBe(429);
     expect(sink.events).toHaveLength(0);
   });
@@ -239,24 +220,14 @@ describe('POST /ingest and /v1/t', () => {
     }
     expect(codes).toEqual([200, 401, 429, 429]);
     // The single-event budget is separate.
-    const single = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: finished(),
-    });
+    const single = await ingest(app);
     expect(single.statusCode).toBe(202);
   });
 
   it('does not limit /v1/batch when BATCH_RATE_LIMIT_MAX is 0', async () => {
     const { app } = start({ RATE_LIMIT_MAX: '1', BATCH_RATE_LIMIT_MAX: '0' });
     for (let i = 0; i < 5; i++) {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/v1/batch',
-        headers: json,
-        payload: { events: [{ event: finished() }] },
-      });
+      const res = await postBatch(app, [{ event: finished() }]);
       expect(res.statusCode).toBe(200);
     }
   });
@@ -265,19 +236,9 @@ describe('POST /ingest and /v1/t', () => {
     const { app, sink } = start({ QUEUE_CAPACITY: '1000' });
     sink.hold = true;
     const events = Array.from({ length: 1000 }, () => ({ event: finished() }));
-    const fill = await app.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: json,
-      payload: { events },
-    });
+    const fill = await postBatch(app, events);
     expect(fill.json()).toMatchObject({ accepted: 1000 });
-    const res = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: finished(),
-    });
+    const res = await ingest(app);
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.json()).toEqual({ error: 'queue_full' });
@@ -306,12 +267,7 @@ describe('POST /ingest and /v1/t', () => {
     expect(batch.statusCode).toBe(503);
     expect(batch.headers['retry-after']).toBe('1');
     expect(batch.json()).toEqual({ error: 'queue_full' });
-    const single = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: finished(),
-    });
+    const single = await ingest(app);
     expect(single.statusCode).toBe(202);
     expect(sink.events).toHaveLength(951);
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
@@ -329,20 +285,10 @@ describe('POST /ingest and /v1/t', () => {
   it('sheds load with 503 overloaded under heap pressure, but still answers probes', async () => {
     const { app } = start({ MAX_HEAP_USED_BYTES: '1' });
     await waitFor(async () => {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/ingest',
-        headers: json,
-        payload: finished(),
-      });
+      const res = await ingest(app);
       return res.statusCode === 503;
     });
-    const res = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: finished(),
-    });
+    const res = await ingest(app);
     expect(res.json()).toEqual({ error: 'overloaded' });
     expect(res.headers['retry-after']).toBe('1');
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
@@ -363,12 +309,7 @@ describe('POST /ingest and /v1/t', () => {
         counters: { total_executions: 1, argv: [secret] },
       },
     }).slice(1)}`;
-    const res = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: hostile,
-    });
+    const res = await ingest(app, hostile);
     expect(res.statusCode).toBe(202);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const forwarded = JSON.stringify(sink.events[0]?.event.properties);
@@ -400,20 +341,13 @@ describe('POST /v1/batch', () => {
   it('answers per event, parallel to the input', async () => {
     const { app, sink } = start({ FORWARD_CLIENT_IP: 'true' });
     const dup = finished();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: json,
-      payload: {
-        events: [
-          { event: dup, client_ip: '198.51.100.4', received_at: Date.now() },
-          { event: { ...finished(), os: 'C:\\Users\\alice' } },
-          { event: dup },
-          'not an item',
-          { event: CANONICAL_STARTED_EXAMPLE, client_ip: 'not-an-ip' },
-        ],
-      },
-    });
+    const res = await postBatch(app, [
+      { event: dup, client_ip: '198.51.100.4', received_at: Date.now() },
+      { event: { ...finished(), os: 'C:\\Users\\alice' } },
+      { event: dup },
+      'not an item',
+      { event: CANONICAL_STARTED_EXAMPLE, client_ip: 'not-an-ip' },
+    ]);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       accepted: 2,
@@ -439,19 +373,12 @@ describe('POST /v1/batch', () => {
       const { timestamp_ms: _omit, ...payload } = e.payload;
       return { ...e, payload };
     };
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: json,
-      payload: {
-        events: [
-          { event: untimed(), received_at: recent },
-          { event: untimed(), received_at: 1e300 },
-          { event: untimed(), received_at: -5 },
-          { event: untimed(), received_at: Date.now() + 86_400_000 },
-        ],
-      },
-    });
+    const res = await postBatch(app, [
+      { event: untimed(), received_at: recent },
+      { event: untimed(), received_at: 1e300 },
+      { event: untimed(), received_at: -5 },
+      { event: untimed(), received_at: Date.now() + 86_400_000 },
+    ]);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ accepted: 4, rejected: 0 });
     const [first, ...rest] = sink.events.map((e) => e.event.timestamp);
@@ -478,23 +405,9 @@ describe('POST /v1/batch', () => {
     const { app, sink } = start({ QUEUE_CAPACITY: '1000' });
     sink.hold = true;
     const first = Array.from({ length: 600 }, () => ({ event: finished() }));
-    expect(
-      (
-        await app.inject({
-          method: 'POST',
-          url: '/v1/batch',
-          headers: json,
-          payload: { events: first },
-        })
-      ).statusCode,
-    ).toBe(200);
+    expect((await postBatch(app, first)).statusCode).toBe(200);
     const second = Array.from({ length: 600 }, () => ({ event: finished() }));
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: json,
-      payload: { events: second },
-    });
+    const res = await postBatch(app, second);
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.json()).toEqual({ error: 'queue_full' });
@@ -502,12 +415,7 @@ describe('POST /v1/batch', () => {
     // Nothing from the refused batch was remembered: once there is room, it is accepted whole.
     sink.hold = false;
     (sink as unknown as { held: number }).held = 0;
-    const retry = await app.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: json,
-      payload: { events: second },
-    });
+    const retry = await postBatch(app, second);
     expect(retry.json()).toMatchObject({ accepted: 600, duplicates: 0 });
   });
 });
@@ -560,12 +468,7 @@ describe('probes, metrics, errors', () => {
     });
     app.post('/ingest', { onRequest: guard }, async () => ({ status: 'accepted' }));
     registerHealthRoutes(app, { metrics, notReadyReason: () => 'shutting_down' });
-    const res = await app.inject({
-      method: 'POST',
-      url: '/ingest',
-      headers: json,
-      payload: finished(),
-    });
+    const res = await ingest(app);
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.json()).toEqual({ error: 'shutting_down' });
