@@ -168,9 +168,18 @@ describe('forwarding to PostHog and GA4', () => {
     expect(new Set(ph.map((e) => e.uuid)).size).toBe(10);
     await sink.waitForEvents({ destination: 'ga4' }, { count: 10, timeoutMs: 10_000 });
     expect(sink.stats().faults.injected).toBe(4);
+    // The sink stores a batch before its answer reaches the worker, which
+    // counts the events as forwarded only when it reads that answer.
+    const counted = [
+      'runmat_worker_events_forwarded_total{destination="posthog"} 10',
+      'runmat_worker_events_forwarded_total{destination="ga4"} 10',
+    ];
+    await waitFor(async () => {
+      const metrics = await app.metrics.render();
+      return counted.every((line) => metrics.includes(line));
+    });
     const metrics = await app.metrics.render();
-    expect(metrics).toContain('runmat_worker_events_forwarded_total{destination="posthog"} 10');
-    expect(metrics).toContain('runmat_worker_events_forwarded_total{destination="ga4"} 10');
+    for (const line of counted) expect(metrics).toContain(line);
   });
 
   it('counts events it gives up on after retries', async () => {
