@@ -11,9 +11,14 @@ import {
 import { isQuiet, readForwarder } from './counters.js';
 
 const MIB = 1024 * 1024;
+const QUEUE_MAX_EVENTS = 2000;
 const QUEUE_MAX_BYTES = 4 * MIB;
-// A burst bigger than this is the sender's limit on 2 shared cores, not the forwarder's.
-const MAX_BURST_RATE = 20_000;
+// Datagrams sent while the worker is frozen: the queue holds QUEUE_MAX_EVENTS
+// of them, the rest must be dropped and counted as queue_full.
+const BURST = 3500;
+// Slow enough that the forwarder reads every datagram on a loaded machine:
+// the overload comes from the frozen worker, never from the sender's speed.
+const BURST_RATE = 5000;
 
 let p: Pipeline;
 
@@ -22,99 +27,109 @@ beforeAll(async () => {
     ga4: false,
     env: {
       worker: { RATE_LIMIT_MAX: '0' },
-      // One small batch in flight at a time pins the sustainable rate well below
-      // what the sender can reach, so 5x of it is a real overload.
       forwarder: {
-        QUEUE_MAX_EVENTS: '2000',
+        QUEUE_MAX_EVENTS: String(QUEUE_MAX_EVENTS),
         QUEUE_MAX_BYTES: String(QUEUE_MAX_BYTES),
         FORWARDER_CONCURRENCY: '1',
         BATCH_MAX_EVENTS: '20',
+        // The frozen worker must not make the one in-flight request time out
+        // and be retried while the burst is measured.
+        REQUEST_TIMEOUT_MS: '120000',
       },
-      sink: { SINK_MAX_EVENTS: '5000' },
+      sink: { SINK_MAX_EVENTS: '10000' },
     },
   });
 });
 
 afterAll(async () => {
+  // A frozen worker would not exit on SIGTERM.
+  if (p && !p.worker.process.hasExited) process.kill(p.worker.process.pid, 'SIGCONT');
   await p?.close();
 });
 
 const datagram = () => Buffer.from(JSON.stringify(freshCanonicalFinished()));
 
-/**
- * Sends `n` datagrams at `rate`, waits until the forwarder holds nothing, and
- * returns the rate at which it delivered (forwarded events per second).
- */
-async function deliveredRate(n: number, rate: number): Promise<number> {
-  const before = await readForwarder(p);
-  const started = performance.now();
-  await sendPaced(p.endpoints.udpHost, p.endpoints.udpPort, n, rate, datagram);
-  await waitFor(() => isQuiet(p), { timeoutMs: 30_000, intervalMs: 20, message: 'drained' });
-  const forwarded = (await readForwarder(p)).forwarded - before.forwarded;
-  return (forwarded / (performance.now() - started)) * 1000;
-}
-
-describe('a burst at 5x the sustainable rate', () => {
-  it('memory stays bounded, every loss is counted, and the forwarder recovers in place', async () => {
+describe('a burst while the worker holds its replies', () => {
+  it('fills the queue exactly, drops and counts the rest, stays bounded and recovers in place', async () => {
     const pid = p.forwarder.process.pid;
-    // Sustainable rate: what the path delivers when offered more than it can take.
-    const sustainable = await deliveredRate(2000, 20_000);
-    const burstRate = Math.min(MAX_BURST_RATE, Math.round(sustainable * 5));
-    // Long enough that the overflow (4x the sustainable rate) outgrows the 2000-event queue.
-    const burstCount = Math.round(burstRate * 4);
-
+    const workerPid = p.worker.process.pid;
     const baselineRss = residentBytes(pid);
     expect(baselineRss, '/proc/<pid>/status is readable').toBeDefined();
-    const before = await readForwarder(p);
-    const kernelBefore = udpSocketDrops(p.endpoints.udpPort) ?? 0;
     const sinkBefore = (await p.sinkApi.stats()).posthog.events;
+    const start = await readForwarder(p);
 
-    const sampler = new RssSampler(pid, 25);
-    const burst = await sendPaced(
-      p.endpoints.udpHost,
-      p.endpoints.udpPort,
-      burstCount,
-      burstRate,
-      datagram,
-    );
+    // Freeze the worker: its socket still accepts, but nothing is answered.
+    process.kill(workerPid, 'SIGSTOP');
+    try {
+      // One probe datagram becomes the single in-flight batch (concurrency 1)
+      // once its batch wait elapses; from then on nothing leaves the queue.
+      await sendPaced(p.endpoints.udpHost, p.endpoints.udpPort, 1, 1000, datagram);
+      await waitFor(async () => (await readForwarder(p)).inflight === 1, {
+        message: 'the probe batch to be in flight',
+      });
+      const before = await readForwarder(p);
+      expect(before.queueEvents).toBe(0);
+      const kernelBefore = udpSocketDrops(p.endpoints.udpPort) ?? 0;
+
+      const sampler = new RssSampler(pid, 25);
+      const burst = await sendPaced(
+        p.endpoints.udpHost,
+        p.endpoints.udpPort,
+        BURST,
+        BURST_RATE,
+        datagram,
+      );
+      expect(burst.sendErrors).toBe(0);
+      await waitFor(
+        async () => {
+          const kernel = (udpSocketDrops(p.endpoints.udpPort) ?? 0) - kernelBefore;
+          return (await readForwarder(p)).received - before.received + kernel === BURST;
+        },
+        { message: 'every burst datagram read or dropped by the kernel' },
+      );
+      const held = await readForwarder(p);
+      const peakRss = sampler.stop();
+      const kernelDrops = (udpSocketDrops(p.endpoints.udpPort) ?? 0) - kernelBefore;
+      const received = held.received - before.received;
+      console.info(
+        `burst: ${BURST} at ${BURST_RATE}/s, read ${received}, kernel drops ${kernelDrops}, ` +
+          `queue_full ${held.droppedQueueFull - before.droppedQueueFull}, queued ${held.queueEvents}, ` +
+          `RSS ${((baselineRss ?? 0) / MIB) | 0} -> peak ${(peakRss / MIB) | 0} MiB`,
+      );
+      // Nothing left while the worker was frozen, the queue is exactly full,
+      // and every datagram beyond it was dropped and counted as queue_full.
+      expect(held.forwarded).toBe(start.forwarded);
+      expect(held.inflight).toBe(1);
+      expect(held.queueEvents).toBe(QUEUE_MAX_EVENTS);
+      expect(held.enqueued - before.enqueued).toBe(QUEUE_MAX_EVENTS);
+      expect(held.droppedQueueFull - before.droppedQueueFull).toBe(received - QUEUE_MAX_EVENTS);
+      expect(held.dropped - before.dropped).toBe(received - QUEUE_MAX_EVENTS);
+      // Memory: the queue's byte bound plus headroom for buffers and GC lag.
+      expect(peakRss - (baselineRss ?? 0)).toBeLessThan(QUEUE_MAX_BYTES * 4 + 48 * MIB);
+    } finally {
+      process.kill(workerPid, 'SIGCONT');
+    }
+
+    // Released: the probe and the full queue are delivered, nothing more, nothing less.
     await waitFor(() => isQuiet(p), { timeoutMs: 30_000, message: 'forwarder drained' });
-    const peakRss = sampler.stop();
-
-    const after = await readForwarder(p);
-    const kernelDrops = (udpSocketDrops(p.endpoints.udpPort) ?? 0) - kernelBefore;
-    const received = after.received - before.received;
-    const enqueued = after.enqueued - before.enqueued;
-    const dropped = after.dropped - before.dropped;
-    const forwarded = after.forwarded - before.forwarded;
-
-    console.info(
-      `burst: sustainable ${Math.round(sustainable)}/s, burst ${burstRate}/s x ${burstCount}, ` +
-        `received ${received}, kernel drops ${kernelDrops}, queue_full etc. ${dropped}, ` +
-        `forwarded ${forwarded}, RSS ${((baselineRss ?? 0) / MIB) | 0} -> peak ${(peakRss / MIB) | 0} MiB`,
+    const drained = await readForwarder(p);
+    expect(drained.failed - start.failed).toBe(0);
+    expect(drained.forwarded - start.forwarded).toBe(QUEUE_MAX_EVENTS + 1);
+    await waitFor(
+      async () => (await p.sinkApi.stats()).posthog.events - sinkBefore === QUEUE_MAX_EVENTS + 1,
+      { message: 'the sink to hold exactly what was queued' },
     );
-    // Memory: the queue's byte bound plus headroom for buffers and GC lag.
-    expect(peakRss - (baselineRss ?? 0)).toBeLessThan(QUEUE_MAX_BYTES * 4 + 48 * MIB);
-    // Every datagram is accounted for: read, or dropped by the kernel; read
-    // ones queued or dropped with a reason; queued ones all forwarded.
-    expect(burst.sendErrors).toBe(0);
-    expect(received + kernelDrops).toBe(burstCount);
-    expect(enqueued + dropped).toBe(received);
-    expect(forwarded).toBe(enqueued);
-    expect(after.failed - before.failed).toBe(0);
-    // The burst really overloaded it, and the overflow was dropped and counted.
-    expect(dropped + kernelDrops).toBeGreaterThan(0);
-    await waitFor(async () => (await p.sinkApi.stats()).posthog.events - sinkBefore === forwarded, {
-      message: 'the sink to hold exactly what was forwarded',
-    });
 
     // Recovery: same process, and a normal rate flows without loss again.
-    const recovered = await readForwarder(p);
-    await deliveredRate(300, 500);
+    await sendPaced(p.endpoints.udpHost, p.endpoints.udpPort, 300, 500, datagram);
+    await waitFor(async () => (await readForwarder(p)).forwarded - drained.forwarded === 300, {
+      timeoutMs: 30_000,
+      message: 'the recovery datagrams forwarded',
+    });
     const final = await readForwarder(p);
-    expect(final.dropped - recovered.dropped).toBe(0);
-    expect(final.forwarded - recovered.forwarded).toBe(300);
+    expect(final.dropped - drained.dropped).toBe(0);
     expect(p.forwarder.process.hasExited).toBe(false);
     expect(p.forwarder.process.pid).toBe(pid);
     expect((await fetch(`${p.endpoints.healthUrl}/readyz`)).status).toBe(200);
-  }, 60_000);
+  }, 90_000);
 });
