@@ -1,4 +1,4 @@
-import { REJECT_CODES } from '@runmat-telemetry/schema';
+import { FieldFixTally, REJECT_CODES } from '@runmat-telemetry/schema';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /**
@@ -48,6 +48,8 @@ export const DROP_REASONS: readonly DropReason[] = [
 export class ForwarderMetrics {
   readonly registry = new Registry();
   readonly stats: ForwarderStats;
+  /** Fields of accepted datagrams normalized or dropped, by policy field and reason. */
+  readonly fieldFixes = new FieldFixTally();
 
   constructor(readGauges: () => { queueEvents: number; queueBytes: number; inFlight: number }) {
     const dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<
@@ -147,6 +149,19 @@ export class ForwarderMetrics {
       () => stats.requests,
     );
     counter('forwarder_retries_total', 'Batch request retries.', () => stats.retries);
+    const fixes = this.fieldFixes;
+    new Counter({
+      name: 'forwarder_field_fixes_total',
+      help:
+        'Fields of accepted datagrams normalized or dropped before batching, by policy field and ' +
+        'reason (normalized, wrong_type, out_of_range, invalid_string, invalid_value, not_forwarded, unknown_field).',
+      labelNames: ['field', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { field, reason, n } of fixes.entries()) this.inc({ field, reason }, n);
+      },
+    });
     gauge('forwarder_queue_events', 'Events waiting in the queue.', () => readGauges().queueEvents);
     gauge('forwarder_queue_bytes', 'Bytes waiting in the queue.', () => readGauges().queueBytes);
     gauge('forwarder_inflight_requests', 'Batch requests in flight.', () => readGauges().inFlight);

@@ -114,7 +114,7 @@ describe('forwarding', () => {
     const noSession = validEvent();
     delete noSession.session_id;
     const badFlag = { ...validEvent(), payload: { jit_enabled: 'yes', accelerate_enabled: true } };
-    const huge = JSON.stringify({ ...validEvent(), pad: 'x'.repeat(2000) });
+    const huge = JSON.stringify({ ...validEvent(), pad: 'x'.repeat(17_000) });
     await sendDatagrams(fwd.udpPort, [
       'not json at all',
       Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
@@ -145,6 +145,81 @@ describe('forwarding', () => {
     expect(text).toContain('forwarder_datagrams_dropped_total{reason="invalid_json"} 3');
     expect(text).toContain('forwarder_datagrams_dropped_total{reason="oversize"} 1');
     expect(text).toContain('forwarder_datagrams_received_total 10');
+  });
+
+  it('takes a 12 KB Rust provider snapshot in one datagram and forwards only its projection', async () => {
+    const worker = await startWorker();
+    const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '20' });
+    const launch = (i: number) => ({
+      kernel: `runmat_fused_elementwise_kernel_${i}`,
+      precision: 'f32',
+      shape: [
+        { key: 'rows', value: String(1024 + i) },
+        { key: 'cols', value: '768' },
+      ],
+      tuning: [{ key: 'workgroup_size', value: '256' }],
+    });
+    const stats = (count: number) => ({ count, total_wall_time_ns: count * 1000 });
+    const base = validEvent();
+    const event = {
+      ...base,
+      event_label: 'runtime.run.finished',
+      payload: {
+        success: true,
+        jit_enabled: true,
+        jit_used: true,
+        accelerate_enabled: true,
+        duration_us: 5000,
+        provider: {
+          device: {
+            device_id: 0,
+            name: 'AMD Radeon™ 780M Graphics',
+            vendor: 'AMD',
+            memory_bytes: null,
+            backend: 'vulkan',
+          },
+          telemetry: {
+            fused_elementwise: stats(40),
+            fused_reduction: stats(20),
+            matmul: stats(4),
+            linsolve: stats(0),
+            mldivide: stats(0),
+            mrdivide: stats(0),
+            upload_bytes: 1 << 20,
+            download_bytes: 4096,
+            solve_fallbacks: [],
+            fusion_cache_hits: 60,
+            fusion_cache_misses: 4,
+            bind_group_cache_hits: 100,
+            bind_group_cache_misses: 3,
+            bind_group_cache_by_layout: [{ layout: 'layout-7f3a', hits: 100, misses: 3 }],
+            kernel_launches: Array.from({ length: 64 }, (_, i) => launch(i)),
+          },
+        },
+      },
+    };
+    const datagram = JSON.stringify(event);
+    expect(datagram.length).toBeGreaterThan(9_000);
+    await sendDatagrams(fwd.udpPort, [datagram]);
+    await waitFor(() => worker.delivered().length === 1, 'the event');
+
+    const sent = worker.delivered()[0]?.event as { payload: Record<string, unknown> };
+    const text = JSON.stringify(sent);
+    expect(text.length).toBeLessThan(1_000);
+    expect(text).not.toMatch(/kernel|layout|memory_bytes|device_id/);
+    expect(sent.payload).toMatchObject({
+      gpu_dispatches: 64,
+      gpu_wall_ns: 64_000,
+      gpu_matmul_dispatches: 4,
+      provider: { device: { name: 'AMD Radeon 780M Graphics', vendor: 'AMD', backend: 'vulkan' } },
+    });
+    const metrics = await fwd.forwarder.metrics.text();
+    expect(metrics).toContain(
+      'forwarder_field_fixes_total{field="payload.provider.device.name",reason="normalized"} 1',
+    );
+    expect(metrics).toContain(
+      'forwarder_field_fixes_total{field="payload.provider.telemetry.kernel_launches",reason="not_forwarded"} 1',
+    );
   });
 });
 
@@ -211,7 +286,7 @@ describe('delivery under failure', () => {
           i === 0
             ? { status: 'accepted' }
             : i === 1
-              ? { status: 'rejected', code: 'out_of_range', path: '/payload/duration_us' }
+              ? { status: 'rejected', code: 'invalid_string', path: '/session_id' }
               : { status: 'duplicate' },
         ),
       },
@@ -221,11 +296,11 @@ describe('delivery under failure', () => {
     await waitFor(() => worker.requests === 1, 'the batch');
     await waitFor(() => fwd.stats().eventsForwarded === 2, 'results counted');
     const stats = fwd.stats();
-    expect(stats.eventsRejected).toEqual({ out_of_range: 1 });
+    expect(stats.eventsRejected).toEqual({ invalid_string: 1 });
     expect(stats.eventsDuplicate).toBe(1);
     expect(stats.retries).toBe(0);
     expect(await fwd.forwarder.metrics.text()).toContain(
-      'forwarder_events_rejected_total{code="out_of_range"} 1',
+      'forwarder_events_rejected_total{code="invalid_string"} 1',
     );
   });
 

@@ -1,3 +1,4 @@
+import { FieldFixTally } from '@runmat-telemetry/schema';
 import { Counter, Gauge, Registry } from 'prom-client';
 
 /** Where accepted events go. */
@@ -21,10 +22,21 @@ export class WorkerMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
-  readonly droppedFields = new Counter({
-    name: 'runmat_worker_dropped_fields_total',
-    help: 'Fields outside the allowlist removed from accepted events',
+  /** Field fixes of accepted events, counted in plain numbers on the hot path. */
+  readonly fieldFixes = new FieldFixTally();
+  readonly fieldFixCounter = new Counter({
+    name: 'runmat_worker_field_fixes_total',
+    help:
+      'Fields of accepted events normalized or dropped, by policy field and reason ' +
+      '(normalized, wrong_type, out_of_range, invalid_string, invalid_value, not_forwarded, unknown_field)',
+    labelNames: ['field', 'reason'] as const,
     registers: [this.registry],
+    collect: () => {
+      this.fieldFixCounter.reset();
+      for (const { field, reason, n } of this.fieldFixes.entries()) {
+        this.fieldFixCounter.labels(field, reason).inc(n);
+      }
+    },
   });
   readonly duplicates = new Counter({
     name: 'runmat_worker_events_duplicate_total',

@@ -55,8 +55,10 @@ export abstract class RunApi {
   }
 
   /**
-   * Validates an event against the schema and queues it. Returns true when it
-   * was queued for delivery. Invalid events are dropped with a debug log.
+   * Validates an event against the schema's field policy and queues what the
+   * policy keeps. Returns true when it was queued for delivery. An event whose
+   * identity is wrong is dropped with a debug log; a cosmetic field outside
+   * its bound is normalized or dropped and the event still goes.
    */
   emit(event: Record<string, unknown>): boolean {
     try {
@@ -67,14 +69,20 @@ export abstract class RunApi {
         this.debugLog('event dropped: does not fit the schema', { ...parsed.error });
         return false;
       }
-      const body = JSON.stringify(event);
+      // What leaves is the parsed event: contract fields only, each within its
+      // bound. A cosmetic field outside it was normalized or dropped, never the run.
+      if (parsed.fixes.length > 0) {
+        this.debugLog('event fields normalized or dropped', { fixes: parsed.fixes });
+      }
+      const clean = parsed.event as unknown as Record<string, unknown>;
+      const body = JSON.stringify(clean);
       const size = utf8ByteLength(body);
       if (size > MAX_EVENT_BYTES) {
         this.#invalid++;
         this.debugLog('event dropped: too large', { size, limit: MAX_EVENT_BYTES });
         return false;
       }
-      return this.enqueue(event, body);
+      return this.enqueue(clean, body);
     } catch (err) {
       this.debugLog('emit failed', { error: String(err) });
       return false;

@@ -30,11 +30,12 @@ export const DEFAULT_POSTHOG_HOST = 'https://us.i.posthog.com';
 export const DEFAULT_GA_HOST = 'https://www.google-analytics.com';
 
 /**
- * Largest serialized event, in bytes. 1500-byte Ethernet MTU minus the IPv6
- * (40) and UDP (8) headers: an event this size crosses the internet in one
- * unfragmented datagram, so UDP loss stays per-event.
+ * Largest serialized event, in bytes, over HTTP and over UDP. RunMat's Rust
+ * runtime attaches its whole provider snapshot (device, six dispatch
+ * categories, a launch log of up to 64 kernels) to every finished event, so a
+ * GPU run's event is 2.4-12 KB and travels as one fragmented IPv4 datagram.
  */
-export const MAX_EVENT_BYTES = 1452;
+export const MAX_EVENT_BYTES = 16 * 1024;
 
 /** Upper bound for identifier-like strings (os, arch, release, codes...). */
 export const MAX_IDENTIFIER_LENGTH = 64;
@@ -42,6 +43,8 @@ export const MAX_IDENTIFIER_LENGTH = 64;
 export const MAX_ERROR_CLASS_LENGTH = 256;
 /** Upper bound for a GPU device name. */
 export const MAX_DEVICE_NAME_LENGTH = 96;
+/** Upper bound for a GPU vendor name. */
+export const MAX_VENDOR_LENGTH = 64;
 
 /** Event names as the canonical contract spells them. */
 export const CANONICAL_EVENTS = {
@@ -58,9 +61,67 @@ export const LEGACY_EVENTS = {
 /** Installer events; they have no canonical dotted name. */
 export const INSTALL_EVENTS = ['install_start', 'install_complete', 'install_failed'] as const;
 
+/**
+ * Other spellings real installers have sent, mapped to the installer event:
+ * the camelCase envelope of `install.sh` / `install.ps1` uses dotted names.
+ */
+export const INSTALL_EVENT_ALIASES: Readonly<Record<string, (typeof INSTALL_EVENTS)[number]>> = {
+  'install.start': 'install_start',
+  'install.started': 'install_start',
+  'install.complete': 'install_complete',
+  'install.completed': 'install_complete',
+  'install.failed': 'install_failed',
+  'install.failure': 'install_failed',
+  install_completed: 'install_complete',
+};
+
+/** `os` spellings mapped to the runtime's vocabulary (Rust's `std::env::consts::OS`). */
+export const OS_ALIASES: Readonly<Record<string, string>> = {
+  darwin: 'macos',
+  mac: 'macos',
+  macosx: 'macos',
+  osx: 'macos',
+  win32: 'windows',
+  win64: 'windows',
+  windows_nt: 'windows',
+  mingw: 'windows',
+  msys: 'windows',
+  cygwin: 'windows',
+};
+
+/** `arch` spellings mapped to the runtime's vocabulary (Rust's `std::env::consts::ARCH`). */
+export const ARCH_ALIASES: Readonly<Record<string, string>> = {
+  arm64: 'aarch64',
+  armv8: 'aarch64',
+  amd64: 'x86_64',
+  x64: 'x86_64',
+  'x86-64': 'x86_64',
+  i386: 'x86',
+  i686: 'x86',
+  ia32: 'x86',
+};
+
 export const RUN_KINDS = ['script', 'repl', 'benchmark', 'install', 'kernel'] as const;
 export const FAILURE_STAGES = ['parser', 'hir', 'compile', 'runtime', 'unknown'] as const;
 export const FAILURE_HOSTS = ['cli', 'wasm', 'kernel', 'desktop'] as const;
+/**
+ * Failure component buckets: what `runmat-core` derives from an error
+ * identifier (`name_resolution`, `typecheck`, `cancellation`, `io`, `network`,
+ * `internal`, and `unknown` for syntax errors), plus the acceleration buckets
+ * the product questions ask about (`gpu`, `fusion`, `jit`).
+ */
+export const FAILURE_COMPONENTS = [
+  'unknown',
+  'name_resolution',
+  'typecheck',
+  'cancellation',
+  'io',
+  'network',
+  'internal',
+  'gpu',
+  'fusion',
+  'jit',
+] as const;
 export const INSTALL_METHODS = ['shell', 'powershell'] as const;
 
 /** GA4 Measurement Protocol limits the worker must respect (GA4 answers 2xx even when they are broken). */

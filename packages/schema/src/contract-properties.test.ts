@@ -7,7 +7,7 @@ import {
   INSTALL_METHODS,
   RUN_KINDS,
 } from './constants.js';
-import { CanonicalFinishedEvent, FinishedPayload, InstallEvent } from './event-schemas.js';
+import { FIELD_POLICY } from './field-policy.js';
 import { ga4EventProblems, toGa4Event } from './ga4-mapping.js';
 import { ALLOWED_PROPERTIES, normalizeEvent } from './normalize-event.js';
 import { parseEvent, parseEventJson } from './parse-event.js';
@@ -90,9 +90,11 @@ const validEvent = fc.oneof(
 
 // Keys the contract defines are typed; an extra field is anything else.
 const CONTRACT_KEYS = new Set([
-  ...Object.keys(CanonicalFinishedEvent.properties),
-  ...Object.keys(InstallEvent.properties),
-  ...Object.keys(FinishedPayload.properties),
+  'payload',
+  'event',
+  'eventLabel',
+  ...FIELD_POLICY.map((p) => p.field.replace(/^payload\./, '')),
+  ...FIELD_POLICY.map((p) => p.field.split('.')[0] as string),
 ]);
 
 // Extra fields anywhere a client could put them, with arbitrary JSON values.

@@ -37,7 +37,7 @@ export const CANONICAL_FINISHED_EXAMPLE = {
     'runtime.failure.code': 'RunMat:IndexOutOfBounds',
     'runtime.failure.has_span': true,
     'runtime.failure.host': 'cli',
-    'runtime.failure.component': 'indexing',
+    'runtime.failure.component': 'typecheck',
   },
 } as const;
 

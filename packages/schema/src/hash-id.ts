@@ -16,7 +16,39 @@ export function distinctIdFromSession(sessionId: string): string {
  * same event sent twice (UDP and HTTP) maps to the same id and is deduplicated.
  */
 export function deterministicUuid(sessionId: string, eventName: string): string {
-  const b = hash('sha256', `${UUID_PREFIX}${sessionId}\u0000${eventName}`, 'buffer');
+  return uuidFromDigest(hash('sha256', `${UUID_PREFIX}${sessionId}\u0000${eventName}`, 'buffer'));
+}
+
+const INSTALLER_UUID_PREFIX = 'runmat-telemetry/installer-uuid/v1\u0000';
+
+/** The fields of an installer event its derived uuid covers. */
+export interface InstallerIdentity {
+  os?: string;
+  arch?: string;
+  platform?: string;
+  release?: string;
+  method?: string;
+  timestamp_ms?: number;
+}
+
+/**
+ * Deterministic uuid (version 8) for an installer event that carries neither
+ * a uuid nor a session id (the older page's field list, the flat `install.sh`
+ * of August 2025): SHA-256 over `cid`, the canonical event name and the
+ * event's normalized os, arch, platform, release, method and timestamp. The
+ * same event sent again (a retry, or over two transports) gets the same id
+ * and is forwarded once. Two distinct installs by one machine of one release
+ * inside the dedupe window, without timestamps, also share it; that is the
+ * price of an event that identifies itself no further.
+ */
+export function installerUuid(cid: string, eventName: string, e: InstallerIdentity): string {
+  const parts = [cid, eventName, e.os, e.arch, e.platform, e.release, e.method, e.timestamp_ms];
+  return uuidFromDigest(
+    hash('sha256', `${INSTALLER_UUID_PREFIX}${parts.map((p) => p ?? '').join('\u0000')}`, 'buffer'),
+  );
+}
+
+function uuidFromDigest(b: Buffer): string {
   b[6] = ((b[6] ?? 0) & 0x0f) | 0x80;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   const h = b.toString('hex', 0, 16);

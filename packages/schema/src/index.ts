@@ -4,8 +4,11 @@
  * `@runmat-telemetry/schema/browser`, which has no `node:` imports.
  */
 export * from './constants.js';
-export * from './event-schemas.js';
+export * from './event-types.js';
 export * from './examples.js';
+export * from './field-fix-tally.js';
+export * from './field-policy.js';
+export * from './field-types.js';
 export * from './ga4-mapping.js';
 export * from './hash-id.js';
 export * from './normalize-event.js';

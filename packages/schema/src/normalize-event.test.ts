@@ -53,9 +53,8 @@ describe('normalizeEvent on the documented examples', () => {
         'runtime.failure.code': 'RunMat:IndexOutOfBounds',
         'runtime.failure.has_span': true,
         'runtime.failure.host': 'cli',
-        'runtime.failure.component': 'indexing',
+        'runtime.failure.component': 'typecheck',
       },
-      dropped: { count: 0, fields: [] },
     });
   });
 
@@ -91,7 +90,6 @@ describe('normalizeEvent on the documented examples', () => {
         gpu_device_vendor: 'NVIDIA',
         gpu_backend: 'cuda',
       },
-      dropped: { count: 0, fields: [] },
     });
   });
 });
@@ -174,20 +172,25 @@ describe('dropping what is not in the contract', () => {
         },
       },
     };
-    const n = normalized(hostile);
-    expect(n.dropped.count).toBe(7);
-    expect(n.dropped.fields.sort()).toEqual(
+    const parsed = parseEvent(hostile);
+    if (!parsed.ok) throw new Error('expected acceptance');
+    expect(parsed.fixes.map((f) => `${f.field} ${f.reason}`).sort()).toEqual(
       [
-        'source',
-        'env',
-        'payload.file_path',
-        'payload.stack',
-        'payload.counters.workspace',
-        'payload.provider.driver_path',
-        'payload.provider.device.serial',
+        '* unknown_field',
+        '* unknown_field',
+        'payload.* unknown_field',
+        'payload.* unknown_field',
+        'payload.counters.* unknown_field',
+        'payload.provider.* unknown_field',
+        'payload.provider.device.* unknown_field',
       ].sort(),
     );
-    // Dropped names are kept for metrics; values never leave, and no name reaches a destination.
+    // The parsed event holds none of them, so nothing can reach a destination.
+    expect(JSON.stringify(parsed.event)).not.toMatch(
+      /source|env|file_path|stack|workspace|driver_path|serial/,
+    );
+    const n = normalized(hostile);
+    // Fix labels name containers, never a client's key; values never leave.
     const everything = JSON.stringify([n.properties, toPostHogEvent(n), toGa4Event(n)]);
     for (const secret of [
       'secret_matrix',
@@ -205,7 +208,14 @@ describe('dropping what is not in the contract', () => {
     const n = normalized({ ...INSTALL_COMPLETE_EXAMPLE, payload: { success: true, error: 'x' } });
     expect(n.event).toBe('install_complete');
     expect(n.properties.success).toBeUndefined();
-    expect(n.dropped.fields).toEqual(['payload']);
+    const parsed = parseEvent({
+      ...INSTALL_COMPLETE_EXAMPLE,
+      payload: { success: true, error: 'x' },
+    });
+    expect(parsed.ok && parsed.fixes).toEqual([
+      { field: 'payload.*', reason: 'unknown_field' },
+      { field: 'payload.*', reason: 'unknown_field' },
+    ]);
   });
 });
 

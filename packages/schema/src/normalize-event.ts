@@ -1,19 +1,15 @@
 import { TIMESTAMP_MAX_AGE_MS, TIMESTAMP_MAX_SKEW_MS } from './constants.js';
-import {
+import type {
   CanonicalFinishedEvent,
-  type CanonicalStartedEvent,
-  Counters,
-  FinishedPayload,
+  CanonicalStartedEvent,
   InstallEvent,
-  type InstallEventName,
-  type LegacyFinishedEvent,
-  type LegacyStartedEvent,
-  Provider,
-  StartedPayload,
-  type TelemetryEvent,
-  type WireEventName,
-} from './event-schemas.js';
-import { deterministicUuid, distinctIdFromSession } from './hash-id.js';
+  InstallEventName,
+  LegacyFinishedEvent,
+  LegacyStartedEvent,
+  TelemetryEvent,
+  WireEventName,
+} from './event-types.js';
+import { deterministicUuid, distinctIdFromSession, installerUuid } from './hash-id.js';
 import { fusionHitRatio, gpuRatio } from './ratios.js';
 
 /** Event names after normalization: legacy runtime names become the dotted canonical ones. */
@@ -48,6 +44,9 @@ export const ALLOWED_PROPERTIES = [
   'fusion_cache_hits',
   'fusion_cache_misses',
   'fusion_hit_ratio',
+  'gpu_matmul_dispatches',
+  'gpu_fused_elementwise_dispatches',
+  'gpu_fused_reduction_dispatches',
   'gpu_device_name',
   'gpu_device_vendor',
   'gpu_backend',
@@ -64,16 +63,6 @@ export type EventProperties = Partial<Record<AllowedProperty, PropertyValue>>;
 /** Largest magnitude of a JavaScript Date, in ms since the epoch. */
 const MAX_DATE_MS = 8.64e15;
 
-/** How many dropped field paths are reported by name (the count is always exact). */
-export const MAX_DROPPED_NAMES = 16;
-
-export interface DroppedFields {
-  /** Number of fields the client sent that are not part of the contract. */
-  count: number;
-  /** Their paths (`payload.source`), at most {@link MAX_DROPPED_NAMES}, each at most 64 chars. */
-  fields: string[];
-}
-
 /** One event in the single internal shape the worker forwards from. */
 export interface NormalizedEvent {
   event: CanonicalEventName;
@@ -84,7 +73,6 @@ export interface NormalizedEvent {
   /** Milliseconds since the epoch: the client's `timestamp_ms` when sane, else receipt time. */
   timestamp: number;
   properties: EventProperties;
-  dropped: DroppedFields;
 }
 
 export interface NormalizeOptions {
@@ -92,30 +80,11 @@ export interface NormalizeOptions {
   receivedAt?: number;
 }
 
-const keysOf = (schema: { properties: object }) => new Set(Object.keys(schema.properties));
-const RUNTIME_ENVELOPE_KEYS = keysOf(CanonicalFinishedEvent);
-const INSTALL_KEYS = keysOf(InstallEvent);
-const STARTED_KEYS = keysOf(StartedPayload);
-const FINISHED_KEYS = keysOf(FinishedPayload);
-const COUNTER_KEYS = keysOf(Counters);
-const PROVIDER_KEYS = keysOf(Provider);
-const DEVICE_KEYS = keysOf(Provider.properties.device);
-const PROVIDER_TELEMETRY_KEYS = keysOf(Provider.properties.telemetry);
-
-class DropCounter implements DroppedFields {
-  count = 0;
-  fields: string[] = [];
-  scan(value: unknown, allowed: Set<string>, prefix: string): void {
-    if (typeof value !== 'object' || value === null) return;
-    for (const key of Object.keys(value)) {
-      if (allowed.has(key)) continue;
-      this.count++;
-      if (this.fields.length < MAX_DROPPED_NAMES) this.fields.push(`${prefix}${key}`.slice(0, 64));
-    }
-  }
-  toJSON(): DroppedFields {
-    return { count: this.count, fields: this.fields };
-  }
+function derivedUuid(event: TelemetryEvent, name: CanonicalEventName): string {
+  if (event.session_id !== undefined) return deterministicUuid(event.session_id, name);
+  // parseEvent refuses an installer event with neither a session id nor a cid or uuid.
+  const install = event as InstallEvent;
+  return installerUuid(install.cid as string, name, install);
 }
 
 function canonicalName(label: WireEventName): CanonicalEventName {
@@ -133,10 +102,10 @@ function pickTimestamp(ts: number | undefined, receivedAt: number): number {
 }
 
 /**
- * Maps a parsed event to the one internal shape: canonical name, distinct id
- * (`cid`, else a one-way hash of `session_id`), uuid (given, else
- * deterministic from session and event name), timestamp, and a flat set of
- * allowlisted properties, plus the count and names of the fields it dropped.
+ * Maps a parsed event (the output of `parseEvent`) to the one internal shape:
+ * canonical name, distinct id (`cid`, else a one-way hash of `session_id`),
+ * uuid (given, else deterministic, see `deterministicUuid` and
+ * `installerUuid`), timestamp, and a flat set of allowlisted properties.
  */
 export function normalizeEvent(
   event: TelemetryEvent,
@@ -151,7 +120,6 @@ export function normalizeEvent(
       : Date.now();
   const wireName = event.event_label;
   const name = canonicalName(wireName);
-  const dropped = new DropCounter();
   const props: EventProperties = {};
   let timestampMs: number | undefined;
 
@@ -168,28 +136,20 @@ export function normalizeEvent(
   // an installer event carrying a stray `payload` must not become a run.
   if (name !== 'runtime.run.started' && name !== 'runtime.run.finished') {
     const install = event as InstallEvent;
-    dropped.scan(install, INSTALL_KEYS, '');
     props.run_kind = 'install';
     if (install.platform !== undefined) props.platform = install.platform;
     if (install.method !== undefined) props.method = install.method;
+    timestampMs = install.timestamp_ms;
   } else if (name === 'runtime.run.started') {
     const run = event as CanonicalStartedEvent | LegacyStartedEvent;
-    dropped.scan(run, RUNTIME_ENVELOPE_KEYS, '');
     const p = run.payload;
-    dropped.scan(p, STARTED_KEYS, 'payload.');
     if (run.run_kind !== undefined) props.run_kind = run.run_kind;
     if (p.jit_enabled !== undefined) props.jit_enabled = p.jit_enabled;
     if (p.accelerate_enabled !== undefined) props.accelerate_enabled = p.accelerate_enabled;
     timestampMs = p.timestamp_ms;
   } else {
     const run = event as CanonicalFinishedEvent | LegacyFinishedEvent;
-    dropped.scan(run, RUNTIME_ENVELOPE_KEYS, '');
     const p = run.payload;
-    dropped.scan(p, FINISHED_KEYS, 'payload.');
-    dropped.scan(p.counters, COUNTER_KEYS, 'payload.counters.');
-    dropped.scan(p.provider, PROVIDER_KEYS, 'payload.provider.');
-    dropped.scan(p.provider?.device, DEVICE_KEYS, 'payload.provider.device.');
-    dropped.scan(p.provider?.telemetry, PROVIDER_TELEMETRY_KEYS, 'payload.provider.telemetry.');
     timestampMs = p.timestamp_ms;
 
     if (run.run_kind !== undefined) props.run_kind = run.run_kind;
@@ -204,15 +164,13 @@ export function normalizeEvent(
     if (c?.jit_compiled !== undefined) props.jit_compiled = c.jit_compiled;
     if (c?.interpreter_fallback !== undefined) props.interpreter_fallback = c.interpreter_fallback;
 
-    // Flat figures are the canonical shape; the legacy provider block fills
-    // whatever the flat ones leave out.
-    const t = p.provider?.telemetry;
-    const wallNs = p.gpu_wall_ns ?? t?.gpu_wall_ns;
-    const dispatches = p.gpu_dispatches ?? t?.gpu_dispatches;
-    const upload = p.gpu_upload_bytes ?? t?.upload_bytes;
-    const download = p.gpu_download_bytes ?? t?.download_bytes;
-    const hits = p.fusion_cache_hits ?? t?.fusion_cache_hits;
-    const misses = p.fusion_cache_misses ?? t?.fusion_cache_misses;
+    // parseEvent already moved the provider snapshot's counters to the flat figures.
+    const wallNs = p.gpu_wall_ns;
+    const dispatches = p.gpu_dispatches;
+    const upload = p.gpu_upload_bytes;
+    const download = p.gpu_download_bytes;
+    const hits = p.fusion_cache_hits;
+    const misses = p.fusion_cache_misses;
     const ratio = p.gpu_ratio ?? gpuRatio(wallNs, p.duration_us);
     const hitRatio = p.fusion_hit_ratio ?? fusionHitRatio(hits, misses);
     if (wallNs !== undefined) props.gpu_wall_ns = wallNs;
@@ -223,6 +181,14 @@ export function normalizeEvent(
     if (misses !== undefined) props.fusion_cache_misses = misses;
     if (ratio !== undefined) props.gpu_ratio = ratio;
     if (hitRatio !== undefined) props.fusion_hit_ratio = hitRatio;
+    if (p.gpu_matmul_dispatches !== undefined)
+      props.gpu_matmul_dispatches = p.gpu_matmul_dispatches;
+    if (p.gpu_fused_elementwise_dispatches !== undefined) {
+      props.gpu_fused_elementwise_dispatches = p.gpu_fused_elementwise_dispatches;
+    }
+    if (p.gpu_fused_reduction_dispatches !== undefined) {
+      props.gpu_fused_reduction_dispatches = p.gpu_fused_reduction_dispatches;
+    }
     const device = p.provider?.device;
     if (device?.name !== undefined) props.gpu_device_name = device.name;
     if (device?.vendor !== undefined) props.gpu_device_vendor = device.vendor;
@@ -242,10 +208,9 @@ export function normalizeEvent(
   return {
     event: name,
     wireName,
-    uuid: (event.uuid ?? deterministicUuid(event.session_id, name)).toLowerCase(),
-    distinct_id: event.cid ?? distinctIdFromSession(event.session_id),
+    uuid: (event.uuid ?? derivedUuid(event, name)).toLowerCase(),
+    distinct_id: event.cid ?? distinctIdFromSession(event.session_id ?? (event.uuid as string)),
     timestamp: pickTimestamp(timestampMs, receivedAt),
     properties: props,
-    dropped: dropped.toJSON(),
   };
 }

@@ -19,6 +19,12 @@ const finished = (payload: Record<string, unknown>) => ({
   payload: { ...CANONICAL_FINISHED_EXAMPLE.payload, ...payload },
 });
 
+function accepted(input: unknown) {
+  const result = parseEvent(input);
+  if (!result.ok) throw new Error(`expected acceptance, got ${JSON.stringify(result.error)}`);
+  return result;
+}
+
 function rejection(input: unknown) {
   const result = parseEvent(input);
   if (result.ok) throw new Error('expected a rejection');
@@ -50,8 +56,7 @@ describe('parseEvent', () => {
       '/event_label',
     ],
     ['wrong_type', finished({ success: 'yes' }), '/payload/success'],
-    ['out_of_range', finished({ gpu_ratio: 1.5 }), '/payload/gpu_ratio'],
-    ['invalid_string', { ...CANONICAL_STARTED_EXAMPLE, os: '/home/alice' }, '/os'],
+    ['invalid_string', { ...CANONICAL_STARTED_EXAMPLE, session_id: '/home/alice' }, '/session_id'],
     ['invalid_value', { ...CANONICAL_STARTED_EXAMPLE, run_kind: 'notebook' }, '/run_kind'],
   ];
   it.each(cases)('rejects with %s', (code, input, path) => {
@@ -64,6 +69,7 @@ describe('parseEvent', () => {
     const bad = parseEventJson('{"event_label": ');
     expect(bad.ok || bad.error.code).toBe('invalid_json');
     const big = parseEventJson(JSON.stringify(finished({ error: 'E'.repeat(MAX_EVENT_BYTES) })));
+    expect(MAX_EVENT_BYTES).toBe(16 * 1024);
     expect(big.ok || big.error.code).toBe('too_large');
     const badUtf8 = parseEventJson(new Uint8Array([0x7b, 0xff, 0x7d]));
     expect(badUtf8.ok || badUtf8.error.code).toBe('invalid_json');
@@ -74,18 +80,32 @@ describe('parseEvent', () => {
     expect([...reached].sort()).toEqual([...REJECT_CODES].sort());
   });
 
-  it('rejects negative, fractional and non-finite counts as out_of_range', () => {
+  it('drops negative, fractional and non-finite counts and keeps the event', () => {
     for (const value of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(rejection(finished({ duration_us: value })).code).toBe('out_of_range');
+      const r = accepted(finished({ duration_us: value }));
+      expect(
+        (r.event as unknown as { payload: Record<string, unknown> }).payload.duration_us,
+      ).toBeUndefined();
+      expect(r.fixes).toContainEqual({ field: 'payload.duration_us', reason: 'out_of_range' });
     }
+    const r = accepted(finished({ gpu_ratio: 1.5, gpu_dispatches: '12' }));
+    expect(r.fixes).toEqual(
+      expect.arrayContaining([
+        { field: 'payload.gpu_ratio', reason: 'out_of_range' },
+        { field: 'payload.gpu_dispatches', reason: 'wrong_type' },
+      ]),
+    );
   });
 
-  it('bounds the error class to 256 safe characters', () => {
-    expect(parseEvent(finished({ error: 'E'.repeat(256) })).ok).toBe(true);
-    expect(rejection(finished({ error: 'E'.repeat(257) })).code).toBe('invalid_string');
-    expect(rejection(finished({ error: 'File not found: /etc/passwd' })).code).toBe(
-      'invalid_string',
-    );
+  it('keeps an error class and drops free text, never cutting a message down', () => {
+    expect(accepted(finished({ error: 'E'.repeat(256) })).fixes).toEqual([]);
+    for (const error of ['E'.repeat(257), 'File not found: /etc/passwd', '', 'x y']) {
+      const r = accepted(finished({ error }));
+      expect(
+        (r.event as unknown as { payload: Record<string, unknown> }).payload.error,
+      ).toBeUndefined();
+      expect(r.fixes).toContainEqual({ field: 'payload.error', reason: 'invalid_string' });
+    }
   });
 
   it('requires a well-formed uuid on canonical events but not on legacy ones', () => {
@@ -118,7 +138,7 @@ describe('parseEvent', () => {
       'runtime.run.started',
       { ...CANONICAL_STARTED_EXAMPLE, payload: deep },
       JSON.parse('{"__proto__": {"polluted": true}, "event_label": "runtime.run.started"}'),
-      { ...CANONICAL_STARTED_EXAMPLE, os: 'x'.repeat(5_000_000) },
+      { ...CANONICAL_STARTED_EXAMPLE, session_id: 'x'.repeat(5_000_000) },
       new Proxy(
         {},
         {

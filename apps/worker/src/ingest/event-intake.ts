@@ -1,4 +1,5 @@
 import {
+  type FieldFix,
   type NormalizedEvent,
   normalizeEvent,
   parseEvent,
@@ -83,7 +84,7 @@ export class EventIntake {
       metrics.rejected.labels('queue_full').inc();
       return { kind: 'queue_full' };
     }
-    this.admit(normalized, clientIp, now);
+    this.admit(normalized, parsed.fixes, clientIp, now);
     this.acceptedSingle.inc();
     return { kind: 'accepted', uuid: normalized.uuid };
   }
@@ -97,7 +98,11 @@ export class EventIntake {
     const { metrics, dedupe, queue } = this.opts;
     const now = this.opts.now();
     const results: ItemResult[] = new Array(items.length);
-    const admitted: Array<{ event: NormalizedEvent; clientIp: string | undefined }> = [];
+    const admitted: Array<{
+      event: NormalizedEvent;
+      fixes: FieldFix[];
+      clientIp: string | undefined;
+    }> = [];
     const seenHere = new Set<string>();
     let duplicates = 0;
     let rejected = 0;
@@ -119,7 +124,7 @@ export class EventIntake {
         continue;
       }
       seenHere.add(normalized.uuid);
-      admitted.push({ event: normalized, clientIp: item.clientIp });
+      admitted.push({ event: normalized, fixes: parsed.fixes, clientIp: item.clientIp });
       results[i] = ACCEPTED;
     }
 
@@ -129,13 +134,18 @@ export class EventIntake {
     }
     for (const [code, n] of rejectedCodes) metrics.rejected.labels(code).inc(n);
     if (duplicates > 0) metrics.duplicates.inc(duplicates);
-    for (const a of admitted) this.admit(a.event, a.clientIp, now);
+    for (const a of admitted) this.admit(a.event, a.fixes, a.clientIp, now);
     if (admitted.length > 0) this.acceptedBatch.inc(admitted.length);
     return { kind: 'ok', accepted: admitted.length, duplicates, rejected, results };
   }
 
-  private admit(event: NormalizedEvent, clientIp: string | undefined, now: number): void {
-    if (event.dropped.count > 0) this.opts.metrics.droppedFields.inc(event.dropped.count);
+  private admit(
+    event: NormalizedEvent,
+    fixes: readonly FieldFix[],
+    clientIp: string | undefined,
+    now: number,
+  ): void {
+    if (fixes.length > 0) this.opts.metrics.fieldFixes.add(fixes);
     this.opts.dedupe.add(event.uuid, now);
     this.opts.queue.push(event, this.opts.forwardClientIp ? clientIp : undefined);
   }

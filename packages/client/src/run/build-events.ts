@@ -1,5 +1,6 @@
 import {
   type ExecutionCounters,
+  errorClass,
   type FailureHost,
   type FailureStage,
   type FinishedPayload,
@@ -7,8 +8,8 @@ import {
   gpuRatio,
   type InstallEventName,
   type InstallMethod,
-  type ProviderSnapshot,
   type RunKind,
+  type WireProviderSnapshot,
 } from '@runmat-telemetry/schema/browser';
 
 /** Envelope fields shared by every event one telemetry instance emits. */
@@ -47,7 +48,7 @@ export interface FinishRunOptions {
   host?: FailureHost;
   counters?: ExecutionCounters;
   /** Accelerator snapshot: device identity and GPU counters. */
-  provider?: ProviderSnapshot;
+  provider?: WireProviderSnapshot;
 }
 
 /** GPU figures derived from a provider snapshot. */
@@ -75,8 +76,6 @@ export interface RunSummary {
   emitted: boolean;
 }
 
-const ERROR_CLASS = /^[A-Za-z0-9_.:-]{1,256}$/;
-
 /** The `runtime.run.started` event. */
 export function buildStartedEvent(
   ctx: EnvelopeContext,
@@ -99,7 +98,7 @@ export function buildStartedEvent(
 
 /** Derives the GPU figures; ratios are clamped to [0, 1] as the docs describe. */
 export function summarizeGpu(
-  provider: ProviderSnapshot | undefined,
+  provider: WireProviderSnapshot | undefined,
   durationUs: number,
 ): GpuSummary | undefined {
   const t = provider?.telemetry;
@@ -138,7 +137,7 @@ export function buildFinishedEvent(
     timestamp_ms: Math.floor(timestampMs),
   } satisfies Partial<FinishedPayload>;
   // Privacy: an error "class" with spaces or slashes is a message or a path; drop it rather than send it.
-  if (finish.error !== undefined && ERROR_CLASS.test(finish.error)) payload.error = finish.error;
+  if (finish.error !== undefined && errorClass.check(finish.error).ok) payload.error = finish.error;
   if (finish.counters) payload.counters = { ...finish.counters };
   if (gpu) {
     setDefined(payload, 'gpu_wall_ns', gpu.wallNs);
