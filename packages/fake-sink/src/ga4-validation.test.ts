@@ -24,6 +24,18 @@ describe('validateGa4Request', () => {
     expect(validateGa4Request(body, ctx)).toEqual({ request: [], events: [[], []], all: [] });
   });
 
+  it('checks an event-level timestamp_micros like the request-level one', () => {
+    const ok = {
+      client_id: '1.2',
+      events: [{ name: 'a_b', timestamp_micros: 1_700_000_000_000_000 }],
+    };
+    expect(validateGa4Request(ok, ctx).all).toEqual([]);
+    const bad = { client_id: '1.2', events: [{ name: 'a_b', timestamp_micros: '1700' }] };
+    expect(validateGa4Request(bad, ctx).events[0]).toMatchObject([
+      { fieldPath: 'events.timestamp_micros', validationCode: 'VALUE_INVALID' },
+    ]);
+  });
+
   it('requires a client_id (VALUE_REQUIRED) and flags a non-string one (VALUE_INVALID)', () => {
     expect(codes({ events: [{ name: 'a' }] })).toEqual([['client_id', 'VALUE_REQUIRED']]);
     expect(codes({ client_id: '', events: [{ name: 'a' }] })).toEqual([

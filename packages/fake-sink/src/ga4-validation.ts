@@ -125,6 +125,18 @@ function validateEvent(event: unknown, index: number): Ga4ValidationMessage[] {
     return out;
   }
   const { name, params } = event;
+  if (
+    event.timestamp_micros !== undefined &&
+    !(typeof event.timestamp_micros === 'number' && Number.isInteger(event.timestamp_micros))
+  ) {
+    out.push(
+      msg(
+        'events.timestamp_micros',
+        'VALUE_INVALID',
+        `Event at index: [${index}] has a timestamp_micros that is not an integer.`,
+      ),
+    );
+  }
   if (name === undefined || name === null || name === '') {
     out.push(msg('events', 'VALUE_REQUIRED', `Event at index: [${index}] is missing a name.`));
   } else if (typeof name !== 'string') {

@@ -5,6 +5,8 @@ import type { AllowedProperty, NormalizedEvent } from './normalize-event.js';
 export interface Ga4Event {
   name: string;
   params: Record<string, string | number>;
+  /** When the event happened (microseconds since the epoch), so a delayed or retried event keeps its time. */
+  timestamp_micros?: number;
 }
 
 /** A GA4 `/mp/collect` body: every event of one `client_id`. */
@@ -88,6 +90,9 @@ const GA4_PARAM_ORDER: readonly AllowedProperty[] = [
   'gpu_ratio',
   'fusion_hit_ratio',
   'gpu_dispatches',
+  'gpu_matmul_dispatches',
+  'gpu_fused_elementwise_dispatches',
+  'gpu_fused_reduction_dispatches',
   'total_executions',
   'jit_compiled',
   'interpreter_fallback',
@@ -104,12 +109,19 @@ const ga4Name = (key: string): string => key.replace(/[^A-Za-z0-9_]/g, '_');
 /**
  * GA4 event for a normalized event. Names use underscores (`runtime_run_finished`,
  * `runtime_failure_stage`), booleans become 0/1, strings are cut to 100
- * characters, and at most 25 parameters are kept, so the result always passes
- * GA4's validation.
+ * characters, and at most 25 parameters are kept (`engagement_time_msec`
+ * first), so the result always passes GA4's validation. `timestamp_micros`
+ * is the event's own time, which `normalizeEvent` keeps only within 72 hours.
  */
 export function toGa4Event(event: NormalizedEvent): Ga4Event {
-  const params: Record<string, string | number> = {};
-  let count = 0;
+  // GA4's reports (realtime, engagement) count an event only with an
+  // engagement time: a finished run's duration, else the 1 ms minimum.
+  const durationUs = event.properties.duration_us;
+  const params: Record<string, string | number> = {
+    engagement_time_msec:
+      typeof durationUs === 'number' ? Math.max(1, Math.round(durationUs / 1000)) : 1,
+  };
+  let count = 1;
   for (const key of GA4_PARAM_ORDER) {
     const value = event.properties[key];
     if (value === undefined) continue;
@@ -122,13 +134,21 @@ export function toGa4Event(event: NormalizedEvent): Ga4Event {
           : value;
     count++;
   }
-  return { name: ga4Name(event.event), params };
+  // The normalized timestamp is the client's own only inside GA4's 72 h window.
+  return {
+    name: ga4Name(event.event),
+    params,
+    timestamp_micros: Math.trunc(event.timestamp) * 1000,
+  };
 }
 
 /** Problems GA4's validation server would report for one event (empty when valid). */
 export function ga4EventProblems(event: Ga4Event): string[] {
   const problems: string[] = [];
   if (!isValidGa4Name(event.name, 'event')) problems.push(`event name ${event.name} is invalid`);
+  if (event.timestamp_micros !== undefined && !Number.isSafeInteger(event.timestamp_micros)) {
+    problems.push('timestamp_micros is not an integer');
+  }
   const keys = Object.keys(event.params);
   if (keys.length > GA4_LIMITS.maxParamsPerEvent) problems.push(`${keys.length} params exceed 25`);
   for (const key of keys) {
