@@ -1,7 +1,7 @@
 import type { RemoteInfo } from 'node:dgram';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_EVENT_BYTES, parseEventJson } from '@runmat-telemetry/schema';
+import { MAX_INGEST_EVENT_BYTES, parseEventJson } from '@runmat-telemetry/schema';
 import pino, { type Logger } from 'pino';
 import { type BatchItem, toBatchItem } from './batch/batch-item.js';
 import { Batcher } from './batch/batcher.js';
@@ -93,7 +93,7 @@ export function createForwarder(
   // The hot path: size check before decoding, one JSON.parse, no re-serialization.
   const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     stats.datagramsReceived++;
-    if (msg.byteLength > MAX_EVENT_BYTES) {
+    if (msg.byteLength > MAX_INGEST_EVENT_BYTES) {
       metrics.drop('oversize');
       return;
     }
@@ -106,7 +106,7 @@ export function createForwarder(
     // Strict UTF-8 decode, JSON.parse and the field policy in one call. What
     // is queued is the parsed event re-serialized: contract fields only, so a
     // 12 KB Rust provider snapshot waits and travels as a few hundred bytes.
-    const parsed = parseEventJson(msg);
+    const parsed = parseEventJson(msg, MAX_INGEST_EVENT_BYTES);
     if (!parsed.ok) {
       const code = parsed.error.code;
       metrics.drop(code === 'too_large' ? 'oversize' : code);

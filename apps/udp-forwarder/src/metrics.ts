@@ -2,7 +2,7 @@ import { FieldFixTally, REJECT_CODES } from '@runmat-telemetry/schema';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /**
- * Why a datagram never reached the worker: `oversize` (over MAX_EVENT_BYTES),
+ * Why a datagram never reached the worker: `oversize` (over MAX_INGEST_EVENT_BYTES),
  * `invalid_json` (not UTF-8 JSON), a schema reject code for a well-formed but
  * invalid event, `queue_full` (no room) or `shutdown` (could not be flushed).
  */

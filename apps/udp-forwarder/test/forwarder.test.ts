@@ -114,7 +114,7 @@ describe('forwarding', () => {
     const noSession = validEvent();
     delete noSession.session_id;
     const badFlag = { ...validEvent(), payload: { jit_enabled: 'yes', accelerate_enabled: true } };
-    const huge = JSON.stringify({ ...validEvent(), pad: 'x'.repeat(17_000) });
+    const huge = JSON.stringify({ ...validEvent(), pad: 'x'.repeat(40_000) });
     await sendDatagrams(fwd.udpPort, [
       'not json at all',
       Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),

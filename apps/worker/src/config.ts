@@ -1,4 +1,9 @@
-import { DEFAULT_GA_HOST, DEFAULT_POSTHOG_HOST, WORKER_PORT } from '@runmat-telemetry/schema';
+import {
+  DEFAULT_GA_HOST,
+  DEFAULT_POSTHOG_HOST,
+  MAX_INGEST_EVENT_BYTES,
+  WORKER_PORT,
+} from '@runmat-telemetry/schema';
 
 /**
  * Config field -> environment variable. The first block is the contract in
@@ -263,7 +268,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     queueCapacity: int(env, E.queueCapacity, 100_000, 1000, 10_000_000),
     dedupeWindowMs: int(env, E.dedupeWindowMs, 10 * 60_000, 0, 86_400_000),
     dedupeMaxEntries: int(env, E.dedupeMaxEntries, 200_000, 0, 10_000_000),
-    singleBodyLimit: int(env, E.singleBodyLimit, 16 * 1024, 1024, 1024 * 1024),
+    singleBodyLimit: int(env, E.singleBodyLimit, MAX_INGEST_EVENT_BYTES, 1024, 1024 * 1024),
     batchBodyLimit: int(env, E.batchBodyLimit, 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),
     posthogBatchSize,
     posthogFlushIntervalMs: int(env, E.posthogFlushIntervalMs, 500, 10, 60_000),

@@ -153,7 +153,7 @@ describe('POST /ingest and /v1/t', () => {
     });
     expect(charset.statusCode).toBe(202);
 
-    const big = { ...finished(), junk: 'x'.repeat(20_000) };
+    const big = { ...finished(), junk: 'x'.repeat(40_000) };
     const res = await app.inject({ method: 'POST', url: '/ingest', headers: json, payload: big });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toEqual({ error: 'payload_too_large' });

@@ -37,6 +37,16 @@ export const DEFAULT_GA_HOST = 'https://www.google-analytics.com';
  */
 export const MAX_EVENT_BYTES = 16 * 1024;
 
+/**
+ * Largest single event a collector takes, in one datagram or one HTTP body.
+ * Above `MAX_EVENT_BYTES` on purpose: the Rust runtime does not bound its
+ * snapshot (`bind_group_cache_by_layout` grows with a long REPL session; a
+ * real one measured 16.7 KB), and only the small projection is kept anyway.
+ * Twice that real maximum; still well under a UDP datagram's 65,507 bytes, so
+ * an oversize datagram is caught and counted before it is decoded.
+ */
+export const MAX_INGEST_EVENT_BYTES = 32 * 1024;
+
 /** Upper bound for identifier-like strings (os, arch, release, codes...). */
 export const MAX_IDENTIFIER_LENGTH = 64;
 /** Upper bound for the error class string. */

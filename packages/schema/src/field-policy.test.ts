@@ -386,3 +386,34 @@ describe('the policy table', () => {
     }
   });
 });
+
+describe('what real installers got wrong', () => {
+  it('treats an empty distinctId (an empty id file) as absent and keeps the event', () => {
+    const r = accept({
+      event: 'install.start',
+      eventLabel: 'install.start',
+      distinctId: '',
+      uuid: '6a1c2e0f-5b4d-4e3a-9f8b-7c6d5e4f3a2b',
+      sessionId: '2f1e0d9c-8b7a-4c5d-9e3f-1a2b3c4d5e6f',
+      runKind: 'install',
+      os: 'darwin',
+      arch: 'arm64',
+      release: 'unknown',
+      method: 'shell',
+      source: 'website-install-script',
+      payload: { platform: 'macos-aarch64' },
+      properties: {},
+      context: {},
+    });
+    expect(r.normalized.distinct_id).toMatch(/^s_[0-9a-f]{32}$/);
+    expect(r.fixes).toEqual(
+      expect.arrayContaining([
+        fix('distinctId', 'invalid_string'),
+        fix('source', 'not_forwarded'),
+        fix('properties', 'not_forwarded'),
+        fix('context', 'not_forwarded'),
+      ]),
+    );
+    expect(r.fixes.some((f) => f.reason === 'unknown_field')).toBe(false);
+  });
+});

@@ -154,9 +154,13 @@ const deco = (
   ...more,
 });
 /** Read from the Rust snapshot and never forwarded (ids, sizes, logs, layout tags). */
-const notForwarded = (field: string, note: string): FieldPolicy => ({
+const notForwarded = (
+  field: string,
+  note: string,
+  events: readonly EventClass[] = FINISHED,
+): FieldPolicy => ({
   field,
-  events: FINISHED,
+  events,
   role: 'decoration',
   note,
 });
@@ -211,6 +215,9 @@ export const FIELD_POLICY: readonly FieldPolicy[] = [
   deco('method', method, INSTALL),
   deco('payload.method', method, INSTALL, { to: 'method', note: 'installer envelope place' }),
   deco('timestamp_ms', count, INSTALL),
+  notForwarded('source', 'installer envelope (`website-install-script`); never forwarded', INSTALL),
+  notForwarded('properties', 'installer envelope, always `{}`; never forwarded', INSTALL),
+  notForwarded('context', 'installer envelope, always `{}`; never forwarded', INSTALL),
   deco('payload.timestamp_ms', count, INSTALL, { to: 'timestamp_ms' }),
   // Payloads.
   id('payload.jit_enabled', boolean, RUNTIME, { requiredOn: ['started'] }),
@@ -299,7 +306,10 @@ export const IGNORED_KEYS: ReadonlySet<string> = new Set(['event_label', 'event'
 export function outsideRule(policy: FieldPolicy): string {
   if (policy.type === undefined) return 'never forwarded (counted `not_forwarded`)';
   if (policy.role === 'identity') {
-    return 'event refused (`missing_field`, `wrong_type`, `invalid_string` or `invalid_value`)';
+    return (
+      'event refused (`missing_field`, `wrong_type`, `invalid_string` or `invalid_value`); ' +
+      'an empty string in an optional id counts as absent'
+    );
   }
   return policy.type.rule
     ? `normalized: ${policy.type.rule}; otherwise dropped, event kept`

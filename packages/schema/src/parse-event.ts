@@ -284,6 +284,12 @@ export function parseEvent(input: unknown): ParseResult {
           fixes.push({ field: policy.field, reason: 'not_forwarded' });
           continue;
         }
+        // An empty optional id (an installer whose id file was empty) says
+        // nothing: it is treated as absent, not as a malformed identity.
+        if (raw === '' && policy.role === 'identity' && !step.required) {
+          fixes.push({ field: policy.field, reason: 'invalid_string' });
+          continue;
+        }
         const checked = policy.type.check(raw);
         if (!checked.ok) {
           if (policy.role === 'identity') {
