@@ -9,6 +9,11 @@ locals {
   readyz_path  = "/readyz"
   batch_path   = "/v1/batch"
 
+  # Largest telemetry datagram a client sends (DESIGN.md: up to 16 KiB over UDP).
+  # Over a 1500-byte path it arrives as a dozen IP fragments; the UDP load
+  # balancer, the firewalls and the VM kernel are configured for that.
+  max_datagram_bytes = 16384
+
   domains = {
     primary = var.primary_domain
     legacy  = var.legacy_domain

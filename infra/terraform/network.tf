@@ -34,15 +34,19 @@ resource "google_compute_router_nat" "telemetry" {
   }
 }
 
+# UDP without a port list: a fragmented datagram's later fragments carry no
+# UDP header, so a rule naming port 7846 could only ever match the first one.
+# The VMs have no external IP, so this admits what the UDP load balancer
+# forwards; the VM's own firewall (cloud-init) then accepts only the
+# forwarder's port, on datagrams the kernel has already reassembled.
 resource "google_compute_firewall" "forwarder_udp" {
   name        = "telemetry-forwarder-udp"
   network     = google_compute_network.telemetry.id
-  description = "Telemetry datagrams from anywhere (the passthrough LB keeps client source addresses)."
+  description = "Telemetry datagrams and their IP fragments from anywhere (the passthrough LB keeps client source addresses); the host firewall narrows to the UDP port."
   direction   = "INGRESS"
 
   allow {
     protocol = "udp"
-    ports    = [local.udp_port]
   }
 
   source_ranges = ["0.0.0.0/0"]

@@ -1,11 +1,26 @@
 output "https_endpoints" {
-  description = "HTTPS ingest endpoints (single events on /v1/t, batches on /v1/batch), one per domain."
-  value       = { for k, d in local.domains : k => "https://${d}/v1/t" }
+  description = "HTTPS ingest URLs per hostname: single events on /ingest and /v1/t, batches on /v1/batch. Anything else on these hosts is a 404 from the load balancer."
+  value       = { for host, paths in local.https_hosts : host => [for path in paths : "https://${host}${path}"] }
 }
 
 output "udp_endpoints" {
   description = "UDP endpoints (host:port) for the client's udp_endpoint, one per domain."
   value       = { for k, d in local.domains : k => "udp.${d}:${local.udp_port}" }
+}
+
+output "operator_dns_records" {
+  description = "DNS records to create by hand in zones this stack does not manage (e.g. api.runmat.com): name, type, ttl, value. Until they exist those hostnames do not reach the load balancer and their certificates stay in provisioning."
+  value = [for host in local.https_external_hosts : {
+    name  = "${host}."
+    type  = "A"
+    ttl   = 300
+    value = google_compute_global_address.https.address
+  }]
+}
+
+output "certificate_names" {
+  description = "Managed certificate per HTTPS hostname; watch provisioning with `gcloud compute ssl-certificates describe <name> --global`."
+  value       = { for host, cert in google_compute_managed_ssl_certificate.https : host => cert.name }
 }
 
 output "name_servers" {

@@ -10,6 +10,8 @@ locals {
     TELEMETRY_HTTP_ENDPOINT = "${google_cloud_run_v2_service.worker.uri}${local.batch_path}"
     FORWARDER_CONCURRENCY   = var.forwarder_concurrency
     LOG_LEVEL               = var.log_level
+    # The VM's rmem_max is set to the same value (cloud-init), so it is granted.
+    UDP_RECV_BUFFER_BYTES = var.forwarder_recv_buffer_bytes
   }
 
   forwarder_secret_env = {
@@ -60,6 +62,10 @@ resource "google_compute_instance_template" "forwarder" {
       env_file        = join("\n", [for k, v in local.forwarder_env : "${k}=${v}"])
       secret_env_name = keys(local.forwarder_secret_env)[0]
       secret_name     = google_secret_manager_secret.this[values(local.forwarder_secret_env)[0]].id
+      udp_port        = local.udp_port
+      health_port     = local.health_port
+      probe_ranges    = join(",", local.health_probe_ranges)
+      rmem_max        = var.forwarder_recv_buffer_bytes
     })
     google-logging-enabled    = "true"
     google-monitoring-enabled = "true"
@@ -152,14 +158,25 @@ resource "google_compute_region_autoscaler" "forwarder" {
   }
 }
 
+# A 16 KiB datagram reaches the load balancer as IP fragments, and only the
+# first fragment carries the UDP header. Google's guidance for fragmented UDP
+# on passthrough load balancers: hash without ports (session affinity
+# CLIENT_IP or CLIENT_IP_PROTO) and track connections per session, so every
+# fragment of a datagram picks the backend its first fragment picked (the
+# default 5-tuple hash would scatter them, and no VM could reassemble).
 resource "google_compute_region_backend_service" "forwarder" {
   name                  = "telemetry-udp-forwarder"
   region                = var.region
   protocol              = "UDP"
   load_balancing_scheme = "EXTERNAL"
   health_checks         = [google_compute_region_health_check.forwarder_lb.id]
+  session_affinity      = "CLIENT_IP_PROTO"
   # Give in-flight batches time to flush when a VM leaves.
   connection_draining_timeout_sec = 30
+
+  connection_tracking_policy {
+    tracking_mode = "PER_SESSION"
+  }
 
   backend {
     group          = google_compute_region_instance_group_manager.forwarder.instance_group
@@ -175,11 +192,15 @@ resource "google_compute_address" "forwarder" {
   depends_on   = [google_project_service.this]
 }
 
+# The only forwarding rule on this IP, UDP on all ports: fragments after the
+# first have no destination port, and a rule listing ports would not forward
+# them (Google: one UDP rule with all ports, or one L3_DEFAULT rule, per IP
+# for fragmented UDP). The host firewall admits only the forwarder's port.
 resource "google_compute_forwarding_rule" "forwarder" {
   name                  = "telemetry-udp"
   region                = var.region
   ip_protocol           = "UDP"
-  ports                 = [local.udp_port]
+  all_ports             = true
   load_balancing_scheme = "EXTERNAL"
   ip_address            = google_compute_address.forwarder.address
   backend_service       = google_compute_region_backend_service.forwarder.id

@@ -52,6 +52,49 @@ variable "legacy_domain" {
   }
 }
 
+variable "https_hosts" {
+  type        = map(list(string))
+  description = "HTTPS hostnames the load balancer answers, each with the worker paths it routes there; any other host or path gets a 404 from the load balancer. Names in primary_domain or legacy_domain get DNS records here; the others appear in the operator_dns_records output. Change it together with the domains."
+  default = {
+    "api.runmat.com"       = ["/v1/t"]
+    "telemetry.runmat.com" = ["/ingest", "/v1/t", "/v1/batch"]
+    "telemetry.runmat.org" = ["/ingest", "/v1/t", "/v1/batch"]
+  }
+
+  # One Google-managed certificate per hostname; a target HTTPS proxy takes at most 15.
+  validation {
+    condition     = length(var.https_hosts) >= 1 && length(var.https_hosts) <= 15
+    error_message = "https_hosts must list between 1 and 15 hostnames."
+  }
+
+  validation {
+    condition     = alltrue([for h in keys(var.https_hosts) : can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", h))])
+    error_message = "https_hosts keys must be lowercase DNS names without a trailing dot or wildcard."
+  }
+
+  # Only the ingest routes: /healthz, /readyz and /metrics stay off the public hostnames.
+  validation {
+    condition     = alltrue([for paths in values(var.https_hosts) : length(paths) > 0 && alltrue([for p in paths : contains(["/ingest", "/v1/t", "/v1/batch"], p)])])
+    error_message = "Each hostname needs at least one path, and every path must be one of the worker routes /ingest, /v1/t, /v1/batch."
+  }
+}
+
+variable "cors_origins" {
+  type        = list(string)
+  description = "CORS_ORIGINS for the worker: the exact browser origins (scheme://host[:port]) allowed to post to /ingest and /v1/t cross-origin. Empty leaves CORS_ORIGINS unset: no browser origin is allowed."
+  default     = []
+
+  validation {
+    condition     = !contains(var.cors_origins, "*")
+    error_message = "cors_origins must list exact origins; \"*\" is refused."
+  }
+
+  validation {
+    condition     = alltrue([for o in var.cors_origins : can(regex("^https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$", o))])
+    error_message = "Each cors_origins entry must be an origin such as https://app.runmat.com or http://localhost:3000: lowercase scheme and host, optional port, no path, query or trailing slash."
+  }
+}
+
 variable "artifact_repository_id" {
   type        = string
   description = "Artifact Registry repository (Docker format) holding the worker and forwarder images."
@@ -229,6 +272,18 @@ variable "forwarder_concurrency" {
   validation {
     condition     = var.forwarder_concurrency >= 1 && var.forwarder_concurrency <= 256
     error_message = "forwarder_concurrency must be between 1 and 256."
+  }
+}
+
+variable "forwarder_recv_buffer_bytes" {
+  type        = number
+  description = "UDP_RECV_BUFFER_BYTES, the forwarder's socket receive buffer; the VMs' net.core.rmem_max is set to the same value so the kernel grants it. The default queues about a thousand 16 KiB datagrams even though each arrives as a dozen IP fragments whose buffers the kernel charges in full."
+  default     = 33554432
+
+  validation {
+    # At least 64 of the largest datagrams; at most what the forwarder accepts.
+    condition     = var.forwarder_recv_buffer_bytes >= 64 * local.max_datagram_bytes && var.forwarder_recv_buffer_bytes <= 1073741824 && floor(var.forwarder_recv_buffer_bytes) == var.forwarder_recv_buffer_bytes
+    error_message = "forwarder_recv_buffer_bytes must be a whole number of bytes between 1 MiB (64 datagrams of 16 KiB) and 1 GiB (1073741824)."
   }
 }
 

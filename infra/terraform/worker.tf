@@ -20,6 +20,11 @@ locals {
   ga_enabled           = var.ga_measurement_id != ""
   worker_ga_env        = { GA_MEASUREMENT_ID = var.ga_measurement_id }
   worker_ga_secret_env = { GA_API_SECRET = "ga-api-secret" }
+
+  # Exact browser origins, comma-joined (validation refuses "*"); left unset
+  # when there are none, so the worker allows no cross-origin browser.
+  cors_enabled    = length(var.cors_origins) > 0
+  worker_cors_env = { CORS_ORIGINS = join(",", var.cors_origins) }
 }
 
 resource "google_cloud_run_v2_service" "worker" {
@@ -62,7 +67,11 @@ resource "google_cloud_run_v2_service" "worker" {
       }
 
       dynamic "env" {
-        for_each = merge(local.worker_env, { for k, v in local.worker_ga_env : k => v if local.ga_enabled })
+        for_each = merge(
+          local.worker_env,
+          { for k, v in local.worker_ga_env : k => v if local.ga_enabled },
+          { for k, v in local.worker_cors_env : k => v if local.cors_enabled },
+        )
         content {
           name  = env.key
           value = env.value

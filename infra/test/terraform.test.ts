@@ -155,6 +155,7 @@ describe('contract with the apps', () => {
     const plain = [
       ...Object.keys(localMap(tf, 'worker_env')),
       ...Object.keys(localMap(tf, 'worker_ga_env')),
+      ...Object.keys(localMap(tf, 'worker_cors_env')),
     ];
     const secret = [
       ...Object.keys(localMap(tf, 'worker_secret_env')),
@@ -288,6 +289,7 @@ describe('worker on Cloud Run v2', () => {
     const secret = envs.find((e) => 'value_source' in e.content)!;
     expect(plain.forEach).toContain('local.worker_env');
     expect(plain.forEach).toContain('local.worker_ga_env');
+    expect(plain.forEach).toContain('local.worker_cors_env');
     expect(plain.forEach).not.toMatch(/secret/);
     expect(secret.forEach).toContain('local.worker_secret_env');
     expect(secret.forEach).toContain('local.worker_ga_secret_env');
@@ -302,7 +304,7 @@ describe('worker on Cloud Run v2', () => {
     expect(iam.member).toBe('allUsers');
   });
 
-  it('serves HTTPS on both domains through a global load balancer with a serverless NEG', () => {
+  it('serves HTTPS on every configured hostname through a global load balancer with a serverless NEG', () => {
     const neg = resource(tf, 'google_compute_region_network_endpoint_group', 'worker');
     expect(neg.network_endpoint_type).toBe('SERVERLESS');
     expect(block(neg, 'cloud_run').service).toBe(`\${google_cloud_run_v2_service.worker.name}`);
@@ -311,9 +313,12 @@ describe('worker on Cloud Run v2', () => {
       'google_compute_region_network_endpoint_group.worker',
     );
     const cert = resource(tf, 'google_compute_managed_ssl_certificate', 'https');
-    expect(block(cert, 'managed').domains).toBe(`\${values(local.domains)}`);
+    expect(cert.for_each).toBe(`\${local.https_hosts}`);
+    expect(block(cert, 'managed').domains).toEqual([`\${each.key}`]);
     const proxy = resource(tf, 'google_compute_target_https_proxy', 'https');
-    expect(proxy.ssl_certificates).toEqual([`\${google_compute_managed_ssl_certificate.https.id}`]);
+    expect(String(proxy.ssl_certificates)).toMatch(
+      /^\$\{\[for host in sort\(keys\(local\.https_hosts\)\) : google_compute_managed_ssl_certificate\.https\[host\]\.id\]\}$/,
+    );
     const rule = resource(tf, 'google_compute_global_forwarding_rule', 'https');
     expect(rule.port_range).toBe('443');
     expect(rule.target).toContain('google_compute_target_https_proxy.https');
@@ -375,7 +380,8 @@ describe('UDP forwarder', () => {
     const rule = resource(tf, 'google_compute_forwarding_rule', 'forwarder');
     expect(rule.ip_protocol).toBe('UDP');
     expect(rule.load_balancing_scheme).toBe('EXTERNAL');
-    expect(resolve(tf, rule.ports)).toEqual([UDP_PORT]);
+    // All ports, so fragments without a port are forwarded (see udp-fragments.test.ts).
+    expect(rule.all_ports).toBe(true);
     expect(rule.ip_address).toBe(`\${google_compute_address.forwarder.address}`);
     expect(rule.backend_service).toContain('google_compute_region_backend_service.forwarder');
     expect(tf.resources.google_compute_target_pool).toBeUndefined();
@@ -383,11 +389,13 @@ describe('UDP forwarder', () => {
 
   it('opens UDP to the world and the health port to Google probes only', () => {
     const rules = resourcesOf(tf, 'google_compute_firewall');
-    const udp = rules.filter((r) =>
-      allowRules(r).some((a) => a.protocol === 'udp' && a.ports.includes(UDP_PORT)),
-    );
+    // No port list: IP fragments after the first carry none (the VM's own
+    // firewall narrows to UDP_PORT; see udp-fragments.test.ts).
+    const udp = rules.filter((r) => allowRules(r).some((a) => a.protocol === 'udp'));
     expect(udp).toHaveLength(1);
     expect(udp[0]!.source_ranges).toEqual(['0.0.0.0/0']);
+    expect(allowRules(udp[0]!)).toEqual([{ protocol: 'udp', ports: [] }]);
+    expect(udp[0]!.target_tags).toEqual(['udp-forwarder']);
 
     const health = rules.filter((r) =>
       allowRules(r).some((a) => a.protocol === 'tcp' && a.ports.includes(HEALTH_PORT)),
@@ -396,11 +404,11 @@ describe('UDP forwarder', () => {
     const ranges = resolve(tf, health[0]!.source_ranges) as string[];
     expect(new Set(ranges)).toEqual(GOOGLE_PROBE_RANGES);
 
-    // Nothing but the UDP rule is open to the whole internet.
+    // Nothing but UDP is open to the whole internet.
     for (const r of rules) {
       const sources = resolve(tf, r.source_ranges) as string[] | undefined;
       if (sources?.includes('0.0.0.0/0')) {
-        expect(allowRules(r)).toEqual([{ protocol: 'udp', ports: [UDP_PORT] }]);
+        expect(allowRules(r)).toEqual([{ protocol: 'udp', ports: [] }]);
       }
     }
   });
@@ -413,7 +421,7 @@ describe('UDP forwarder', () => {
 });
 
 describe('DNS, registry and images', () => {
-  it('creates a zone per domain with the HTTPS and udp. records', () => {
+  it('creates a zone per domain with the HTTPS hostnames and udp. records', () => {
     expect(tf.variables.primary_domain?.default).toBe('telemetry.runmat.com');
     expect(tf.variables.legacy_domain?.default).toBe('telemetry.runmat.org');
     expect(localMap(tf, 'domains')).toEqual({
@@ -422,7 +430,11 @@ describe('DNS, registry and images', () => {
     });
     expect(resource(tf, 'google_dns_managed_zone', 'telemetry').for_each).toBe(`\${local.domains}`);
     const https = resource(tf, 'google_dns_record_set', 'https');
-    expect(https.for_each).toBe(`\${local.domains}`);
+    // Only hostnames inside our zones; the zone is the one that holds the name.
+    expect(https.for_each).toBe(`\${local.https_managed_hosts}`);
+    expect(https.managed_zone).toBe(`\${google_dns_managed_zone.telemetry[each.value].name}`);
+    expect(https.name).toBe(`\${each.key}.`);
+    expect(https.type).toBe('A');
     expect(https.rrdatas).toEqual([`\${google_compute_global_address.https.address}`]);
     const udp = resource(tf, 'google_dns_record_set', 'udp');
     expect(udp.for_each).toBe(`\${local.domains}`);
