@@ -26,6 +26,7 @@ import {
   count,
   deviceName,
   errorClass,
+  eventId,
   type FieldType,
   identifier,
   oneOf,
@@ -188,9 +189,11 @@ const categoryFields = (): FieldPolicy[] =>
 /** The policy, in wire order. Earlier rows win when two spellings of one field are present. */
 export const FIELD_POLICY: readonly FieldPolicy[] = [
   // Envelope.
-  id('uuid', uuid, ALL, {
-    requiredOn: [],
-    note: 'required on `runtime.run.*`; legacy and installer events without one get a deterministic id',
+  id('uuid', uuid, RUNTIME, {
+    note: 'required on `runtime.run.*`; legacy events without one get a deterministic id',
+  }),
+  id('uuid', eventId, INSTALL, {
+    note: 'without one, a deterministic id; a non-UUID token is hashed into a UUID',
   }),
   id('cid', anonymousId, ALL, {
     note: 'the anonymous client id; PostHog `distinct_id`, GA4 `client_id`',

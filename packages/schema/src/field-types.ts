@@ -83,6 +83,25 @@ export const uuid: FieldType<string> = {
   },
 };
 
+/**
+ * An installer's event id: a UUID, or the token `install.sh` falls back to
+ * without `uuidgen` and python3 (`<epoch>-<RANDOM>`). A token is kept as it
+ * is; `normalizeEvent` turns it into a name-based UUID, so the same token is
+ * always the same event.
+ */
+export const eventId: FieldType<string> = {
+  name: 'event id',
+  bound: `an RFC 9562 UUID, or ${anonymousId.bound} (hashed into a UUID by the worker)`,
+  check(value) {
+    const asUuid = uuid.check(value);
+    if (asUuid.ok) return asUuid;
+    return anonymousId.check(value);
+  },
+};
+
+/** True when `value` is a textual UUID. */
+export const isUuid = (value: string): boolean => UUID_RE.test(value);
+
 /** Integer counts and sizes: finite, whole, non-negative, exact in a double. */
 export const count: FieldType<number> = {
   name: 'count',

@@ -19,6 +19,13 @@ export function deterministicUuid(sessionId: string, eventName: string): string 
   return uuidFromDigest(hash('sha256', `${UUID_PREFIX}${sessionId}\u0000${eventName}`, 'buffer'));
 }
 
+const TOKEN_UUID_PREFIX = 'runmat-telemetry/event-token/v1\u0000';
+
+/** A name-based UUID (version 8) for an event id that is a token, not a UUID. */
+export function tokenUuid(token: string): string {
+  return uuidFromDigest(hash('sha256', `${TOKEN_UUID_PREFIX}${token}`, 'buffer'));
+}
+
 const INSTALLER_UUID_PREFIX = 'runmat-telemetry/installer-uuid/v1\u0000';
 
 /** The fields of an installer event its derived uuid covers. */

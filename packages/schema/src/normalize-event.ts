@@ -9,7 +9,8 @@ import type {
   TelemetryEvent,
   WireEventName,
 } from './event-types.js';
-import { deterministicUuid, distinctIdFromSession, installerUuid } from './hash-id.js';
+import { isUuid } from './field-types.js';
+import { deterministicUuid, distinctIdFromSession, installerUuid, tokenUuid } from './hash-id.js';
 import { fusionHitRatio, gpuRatio } from './ratios.js';
 
 /** Event names after normalization: legacy runtime names become the dotted canonical ones. */
@@ -208,7 +209,12 @@ export function normalizeEvent(
   return {
     event: name,
     wireName,
-    uuid: (event.uuid ?? derivedUuid(event, name)).toLowerCase(),
+    uuid: (event.uuid === undefined
+      ? derivedUuid(event, name)
+      : isUuid(event.uuid)
+        ? event.uuid
+        : tokenUuid(event.uuid)
+    ).toLowerCase(),
     distinct_id: event.cid ?? distinctIdFromSession(event.session_id ?? (event.uuid as string)),
     timestamp: pickTimestamp(timestampMs, receivedAt),
     properties: props,

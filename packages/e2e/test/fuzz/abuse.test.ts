@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { INGESTION_KEY_HEADER, MAX_EVENT_BYTES, ROUTES } from '@runmat-telemetry/schema';
+import { INGESTION_KEY_HEADER, MAX_INGEST_EVENT_BYTES, ROUTES } from '@runmat-telemetry/schema';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { keysOutsideAllowlist } from '../../src/bench/allowed-keys.js';
@@ -80,7 +80,7 @@ describe('keys', () => {
 describe('oversize, nested and hostile bodies', () => {
   it('a single event over the body limit gets 413 payload_too_large', async () => {
     const event = freshCanonicalFinished() as Record<string, unknown>;
-    event.padding = 'x'.repeat(20 * 1024);
+    event.padding = 'x'.repeat(MAX_INGEST_EVENT_BYTES);
     for (const path of SINGLE_ROUTES) {
       const res = await postJson(url(`${path}?x=${Math.random()}`), p().key, event);
       expect(res.status).toBe(413);
@@ -99,7 +99,7 @@ describe('oversize, nested and hostile bodies', () => {
 
   it('an oversize datagram is dropped and counted by the forwarder', async () => {
     const before = await scrapeMetrics(p().endpoints.forwarderMetricsUrl);
-    const big = { ...freshCanonicalFinished(), padding: 'z'.repeat(MAX_EVENT_BYTES) };
+    const big = { ...freshCanonicalFinished(), padding: 'z'.repeat(MAX_INGEST_EVENT_BYTES) };
     await sendDatagrams(p().endpoints.udpHost, p().endpoints.udpPort, [big]);
     await waitFor(async () => {
       const now = await scrapeMetrics(p().endpoints.forwarderMetricsUrl);

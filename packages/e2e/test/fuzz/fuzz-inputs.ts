@@ -1,5 +1,6 @@
 import { CANONICAL_FINISHED_EXAMPLE, LEGACY_FINISHED_EXAMPLE } from '@runmat-telemetry/schema';
 import fc from 'fast-check';
+import { buildCorpus } from '../../src/corpus/index.js';
 
 /** Where one fuzz input goes. */
 export type FuzzTarget = 'ingest' | 'v1t' | 'batch' | 'udp';
@@ -35,19 +36,24 @@ const key = fc.oneof(
 );
 const value = fc.jsonValue({ maxDepth: 3 });
 
+// Real hosts' shapes (Rust provider snapshots, installer envelopes, legacy
+// nulls): the bases the mutations start from, beside the docs' examples.
+const REAL_SHAPES = buildCorpus().map((c) => c.body);
+
 /** A real example with fields replaced, removed or added (hostile keys included). */
 const mutatedEvent = fc
   .record({
     legacy: fc.boolean(),
+    real: fc.option(fc.constantFrom(...REAL_SHAPES), { freq: 2 }),
     top: fc.dictionary(key, value, { maxKeys: 4 }),
     payload: fc.dictionary(key, value, { maxKeys: 4 }),
     remove: fc.option(fc.constantFrom('event_label', 'cid', 'uuid', 'payload', 'os', 'release')),
   })
-  .map(({ legacy, top, payload, remove }) => {
+  .map(({ legacy, real, top, payload, remove }) => {
     const event = structuredClone(
-      legacy ? LEGACY_FINISHED_EXAMPLE : CANONICAL_FINISHED_EXAMPLE,
+      real ?? (legacy ? LEGACY_FINISHED_EXAMPLE : CANONICAL_FINISHED_EXAMPLE),
     ) as unknown as Record<string, unknown>;
-    event.uuid = legacy ? undefined : crypto.randomUUID();
+    event.uuid = legacy && real === null ? undefined : crypto.randomUUID();
     event.cid = crypto.randomUUID();
     event.session_id = crypto.randomUUID();
     Object.assign(event, top);
