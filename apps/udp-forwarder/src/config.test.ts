@@ -25,7 +25,7 @@ describe('loadForwarderConfig', () => {
       healthPort: 9000,
       concurrency: 8,
       logLevel: 'info',
-      recvBufferBytes: 8 * 1024 * 1024,
+      recvBufferBytes: 32 * 1024 * 1024,
       batchMaxEvents: 500,
       batchMaxWaitMs: 20,
     });

@@ -148,7 +148,7 @@ export function loadForwarderConfig(env: Env = process.env): ForwarderConfig {
     ingestionKey,
     concurrency: readInt(env, E.concurrency, 8, 1, 256),
     logLevel,
-    recvBufferBytes: readInt(env, E.recvBufferBytes, 8 * MIB, 64 * 1024, 1024 * MIB),
+    recvBufferBytes: readInt(env, E.recvBufferBytes, 32 * MIB, 64 * 1024, 1024 * MIB),
     queueMaxEvents: readInt(env, E.queueMaxEvents, 100_000, 1, 10_000_000),
     queueMaxBytes: readInt(env, E.queueMaxBytes, 64 * MIB, 4096, 4096 * MIB),
     // The worker's batch route takes at most 1000 items.

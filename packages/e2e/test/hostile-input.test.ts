@@ -1,6 +1,7 @@
 import { MAX_EVENT_BYTES } from '@runmat-telemetry/schema';
 import { describe, expect, it } from 'vitest';
 import {
+  freshCanonicalFinished,
   freshCanonicalStarted,
   freshLegacyFinished,
   postJson,
@@ -74,26 +75,42 @@ describe('hostile input never reaches analytics', () => {
     },
   );
 
-  it('hostile values in allowlisted fields get the event rejected, over HTTP with a stable code', async () => {
+  it('hostile values in decoration fields are dropped and the event kept; in identity fields the event is refused', async () => {
     const cases = [
       { field: 'error', value: MARKERS.stack },
       { field: 'runtime.failure.code', value: MARKERS.path },
       { field: 'runtime.failure.component', value: MARKERS.env },
     ];
+    const kept: string[] = [];
     for (const { field, value } of cases) {
-      const event = freshLegacyFinished() as unknown as { payload: Record<string, unknown> };
+      const event = freshLegacyFinished() as unknown as {
+        cid: string;
+        payload: Record<string, unknown>;
+      };
       event.payload[field] = value;
       const res = await postJson(pipeline().endpoints.httpEndpoint, pipeline().key, event);
-      expect(res.status, `${field}: ${JSON.stringify(res.body)}`).toBe(400);
-      expect((res.body as { error: string }).error).toMatch(/^[a-z_]+$/);
+      expect(res.status, `${field}: ${JSON.stringify(res.body)}`).toBe(202);
+      kept.push(event.cid);
     }
+    const refused = freshCanonicalFinished() as unknown as { session_id: string };
+    refused.session_id = MARKERS.path;
+    const res = await postJson(pipeline().endpoints.httpEndpoint, pipeline().key, refused);
+    expect(res.status).toBe(400);
+    expect((res.body as { error: string }).error).toBe('invalid_string');
+
     const viaUdp = freshCanonicalStarted() as unknown as { os: string; cid: string };
     viaUdp.os = MARKERS.source;
     await sendDatagrams(pipeline().endpoints.udpHost, pipeline().endpoints.udpPort, [viaUdp]);
 
+    for (const cid of [...kept, viaUdp.cid]) {
+      const [arrived] = await pipeline().sinkApi.waitForEvents(
+        { destination: 'posthog', distinct_id: cid },
+        1,
+      );
+      expect(arrived?.properties.os).not.toBe(MARKERS.source);
+    }
     await settle(pipeline());
     const stored = await sinkJson();
     for (const needle of NEEDLES) expect(stored).not.toContain(needle);
-    expect(await pipeline().sinkApi.events({ distinct_id: viaUdp.cid })).toEqual([]);
   });
 });
