@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
-import { INGESTION_KEY_HEADER } from '@runmat-telemetry/schema';
+import { ROUTES } from '@runmat-telemetry/schema';
 import Fastify, {
+  errorCodes,
   type FastifyBaseLogger,
   type FastifyHttpOptions,
   type FastifyInstance,
@@ -20,9 +21,11 @@ import { Ga4Forwarder } from './forward/ga4-forwarder.js';
 import { PostHogForwarder } from './forward/posthog-forwarder.js';
 import { codeForFastifyError, RETRY_AFTER_SECONDS } from './http-errors.js';
 import { EventIntake } from './ingest/event-intake.js';
+import { redactQueries, workerLoggerOptions } from './logging.js';
 import { WorkerMetrics } from './metrics.js';
 import { MAX_BATCH_ITEMS, registerBatchRoute } from './routes/batch-route.js';
-import { createIngestGuard } from './routes/guard.js';
+import { registerCors } from './routes/cors.js';
+import { createIngestGuard, type QueryKeyOptions } from './routes/guard.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerIngestRoutes } from './routes/ingest-routes.js';
 import { replyError } from './routes/reply-error.js';
@@ -47,16 +50,7 @@ export interface WorkerApp {
 /** Log levels at which the per-request `info` line is not written (so not built either). */
 const QUIETER_THAN_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
 
-/** Logger options for the worker: pino JSON, ingestion key never printed. */
-export function workerLoggerOptions(level: string) {
-  return {
-    level,
-    redact: {
-      paths: [`req.headers["${INGESTION_KEY_HEADER}"]`, 'req.headers.authorization'],
-      censor: '[redacted]',
-    },
-  };
-}
+export { workerLoggerOptions };
 
 function defaultForwarders(config: WorkerConfig) {
   return (log: FastifyBaseLogger, metrics: WorkerMetrics): Forwarder[] => {
@@ -147,29 +141,33 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
   let closing = false;
   let closeDeadline = 0;
   const verifier = new IngestionKeyVerifier(config.ingestionKeys);
-  const guardFor = (minRoom: number) =>
+  const guardFor = (minRoom: number, queryKey?: QueryKeyOptions) =>
     createIngestGuard({
       verifier,
       metrics,
       isClosing: () => closing,
       lacksRoom: (n) => !queue.hasRoom(n),
       minRoom,
+      queryKey,
     });
+  const corsOrigins: ReadonlySet<string> = new Set(config.corsOrigins);
+  // Single-event requests whose key came as `?k=` (beacons), set by the guard.
+  const beacons: QueryKeyOptions = { origins: corsOrigins, authenticated: new WeakSet() };
 
-  // Only JSON is accepted (415 otherwise). `__proto__` / `constructor.prototype`
+  // Only JSON is accepted (415 otherwise; beacons may label theirs text/plain,
+  // see the single-event scope below). `__proto__` / `constructor.prototype`
   // keys are removed rather than failing the body: they are just more fields
   // outside the allowlist, and one hostile event must not sink a batch.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('remove', 'remove'),
-  );
+  const jsonParser = app.getDefaultJsonParser('remove', 'remove');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser);
 
   app.setErrorHandler((err, request, reply) => {
     const code = codeForFastifyError(err as { code?: string; statusCode?: number; name?: string });
     if (code === 'internal_error') {
-      request.log.error({ err: { name: (err as Error).name, message: (err as Error).message } });
+      request.log.error({
+        err: { name: (err as Error).name, message: redactQueries(String((err as Error).message)) },
+      });
     }
     return replyError(reply, metrics, code);
   });
@@ -232,21 +230,44 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
   // Each ingest scope counts requests per IP in an onRequest hook added before
   // the guard's, so a request is counted (and cut off with 429) before its key
   // is checked: guessing keys spends the same budget as sending events.
-  const limited = (scope: FastifyInstance, max: number, minRoom: number) => {
+  const limited = (
+    scope: FastifyInstance,
+    max: number,
+    minRoom: number,
+    queryKey?: QueryKeyOptions,
+  ) => {
     if (max > 0) {
       scope.addHook(
         'onRequest',
         scope.rateLimit({ max, timeWindow: config.rateLimitWindowMs }) as onRequestHookHandler,
       );
     }
-    scope.addHook('onRequest', guardFor(minRoom));
+    scope.addHook('onRequest', guardFor(minRoom, queryKey));
   };
-  app.register(async (scope) => {
-    limited(scope, config.rateLimitMax, 1);
-    registerIngestRoutes(scope, {
-      intake,
-      bodyLimit: config.singleBodyLimit,
-      forwardClientIp: config.forwardClientIp,
+  app.register(async (single) => {
+    // CORS (CORS_ORIGINS) covers this scope only: its preflight routes sit
+    // here, outside the rate limit and the guard of the POST routes below.
+    if (corsOrigins.size > 0) {
+      registerCors(single, { origins: corsOrigins, paths: [ROUTES.ingest, ROUTES.ingestV1] });
+    }
+    single.register(async (scope) => {
+      limited(scope, config.rateLimitMax, 1, beacons);
+      // navigator.sendBeacon sends a string as text/plain;charset=UTF-8 and
+      // cannot set headers: a request whose key came as `?k=` may send its
+      // JSON as text/plain (same size limit, same 400 codes); any other
+      // text/plain request is refused 415 as before.
+      scope.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) => {
+        if (!beacons.authenticated.has(request)) {
+          done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined);
+          return;
+        }
+        jsonParser(request, body as string, done);
+      });
+      registerIngestRoutes(scope, {
+        intake,
+        bodyLimit: config.singleBodyLimit,
+        forwardClientIp: config.forwardClientIp,
+      });
     });
   });
   app.register(async (scope) => {

@@ -19,6 +19,7 @@ export const WORKER_ENV = {
   gaApiSecret: 'GA_API_SECRET',
   gaHost: 'GA_HOST',
   logLevel: 'LOG_LEVEL',
+  corsOrigins: 'CORS_ORIGINS',
   trustProxy: 'TRUST_PROXY',
   forwardClientIp: 'FORWARD_CLIENT_IP',
   rateLimitMax: 'RATE_LIMIT_MAX',
@@ -79,6 +80,12 @@ export interface WorkerConfig {
   posthogHost: string;
   ga4: Ga4Config | null;
   logLevel: LogLevel;
+  /**
+   * Exact browser origins (`scheme://host[:port]`) answered with CORS on
+   * `/ingest` and `/v1/t`, and the only origins a query-string key (`?k=`,
+   * beacons) is accepted from. Empty: no CORS headers, no query keys.
+   */
+  corsOrigins: string[];
   /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
   forwardClientIp: boolean;
@@ -211,6 +218,51 @@ function ingestionKeys(env: Env): string[] {
   return keys;
 }
 
+// Same rule as infra's `cors_origins` validation: lower-case http(s) scheme and
+// DNS host, optional port, nothing after it (no path, query, fragment, slash).
+const ORIGIN_PATTERN =
+  /^https?:\/\/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$/;
+
+function corsOrigins(env: Env): string[] {
+  const name = WORKER_ENV.corsOrigins;
+  const v = raw(env, name);
+  if (v === undefined) return [];
+  const list = v
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  for (const origin of list) {
+    if (origin.includes('*')) {
+      throw new ConfigError(
+        name,
+        `invalid ${name}: "${origin}" is refused: list exact origins such as https://runmat.com, never a wildcard`,
+      );
+    }
+    const port = /:(\d+)$/.exec(origin)?.[1];
+    if (
+      !ORIGIN_PATTERN.test(origin) ||
+      (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+    ) {
+      throw new ConfigError(
+        name,
+        `invalid ${name}: "${origin}" is not an origin: expected scheme://host[:port] (lower-case http or https, no path, query or trailing slash)`,
+      );
+    }
+    // Browsers serialize an origin without its scheme's default port, so
+    // "https://runmat.com:443" would never match the Origin header.
+    if (
+      (origin.startsWith('https:') && port === '443') ||
+      (origin.startsWith('http:') && port === '80')
+    ) {
+      throw new ConfigError(
+        name,
+        `invalid ${name}: "${origin}" names its scheme's default port; browsers send the origin without it (${origin.replace(/:\d+$/, '')})`,
+      );
+    }
+  }
+  return [...new Set(list)];
+}
+
 function requestTimeoutMs(env: Env): number {
   const name = WORKER_ENV.requestTimeoutMs;
   const n = int(env, name, 10_000, 0, 600_000);
@@ -258,6 +310,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
         ? { measurementId: gaId, apiSecret: gaSecret, host: gaHost }
         : null,
     logLevel: logLevel as LogLevel,
+    corsOrigins: corsOrigins(env),
     trustProxy: trustProxy(env),
     forwardClientIp: bool(env, E.forwardClientIp, false),
     rateLimitMax: int(env, E.rateLimitMax, 1200, 0, 10_000_000),

@@ -97,11 +97,67 @@ describe('loadWorkerConfig', () => {
     expect(configError({ ...base, TRUST_PROXY: 'evil host' }).variable).toBe('TRUST_PROXY');
   });
 
+  it('reads CORS_ORIGINS as exact origins, none by default', () => {
+    expect(loadWorkerConfig(base).corsOrigins).toEqual([]);
+    expect(loadWorkerConfig({ ...base, CORS_ORIGINS: '' }).corsOrigins).toEqual([]);
+    const c = loadWorkerConfig({
+      ...base,
+      CORS_ORIGINS:
+        ' https://runmat.com, http://localhost:5173,https://x-1.example.org:8443,https://runmat.com,',
+    });
+    expect(c.corsOrigins).toEqual([
+      'https://runmat.com',
+      'http://localhost:5173',
+      'https://x-1.example.org:8443',
+    ]);
+  });
+
+  it('refuses "*" and anything but an exact origin, naming CORS_ORIGINS', () => {
+    const star = configError({ ...base, CORS_ORIGINS: '*' });
+    expect(star.variable).toBe('CORS_ORIGINS');
+    expect(star.message).toBe(
+      'invalid CORS_ORIGINS: "*" is refused: list exact origins such as https://runmat.com, never a wildcard',
+    );
+    expect(configError({ ...base, CORS_ORIGINS: 'https://runmat.com,*' }).message).toContain(
+      '"*" is refused',
+    );
+    for (const bad of [
+      'https://*.runmat.com',
+      'https://runmat.com/',
+      'https://runmat.com/app',
+      'https://runmat.com?x=1',
+      'https://runmat.com#x',
+      'runmat.com',
+      'ftp://runmat.com',
+      'null',
+      'HTTPS://RunMat.com',
+      'https://RunMat.com',
+      'https://user@runmat.com',
+      'https://runmat.com:',
+      'https://runmat.com:0',
+      'https://runmat.com:70000',
+      'https://runmat.com:443',
+      'http://localhost:80',
+      'http://[::1]:5173',
+    ]) {
+      const err = configError({ ...base, CORS_ORIGINS: `https://ok.runmat.com,${bad}` });
+      expect(err.variable, bad).toBe('CORS_ORIGINS');
+      expect(err.message, bad).toMatch(/^invalid CORS_ORIGINS: "/);
+      expect(err.message, bad).toContain(`"${bad}"`);
+    }
+  });
+
   it('lists the contract variables and secrets', () => {
     for (const name of ['PORT', 'HOST', 'INGESTION_KEY', 'POSTHOG_API_KEY', 'POSTHOG_HOST']) {
       expect(Object.values(WORKER_ENV)).toContain(name);
     }
-    for (const name of ['GA_MEASUREMENT_ID', 'GA_API_SECRET', 'GA_HOST', 'LOG_LEVEL']) {
+    for (const name of [
+      'GA_MEASUREMENT_ID',
+      'GA_API_SECRET',
+      'GA_HOST',
+      'LOG_LEVEL',
+      'CORS_ORIGINS',
+    ]) {
       expect(Object.values(WORKER_ENV)).toContain(name);
     }
     expect(WORKER_SECRET_ENV).toEqual(['INGESTION_KEY', 'POSTHOG_API_KEY', 'GA_API_SECRET']);

@@ -73,6 +73,61 @@ describe('worker process', () => {
     const missing = run({ POSTHOG_API_KEY: 'x' });
     expect(await missing.exited).toBe(1);
     expect(missing.stderr()).toContain('INGESTION_KEY');
+    const star = run({ INGESTION_KEY: 'k-123456789', POSTHOG_API_KEY: 'x', CORS_ORIGINS: '*' });
+    expect(await star.exited).toBe(1);
+    expect(star.stderr().trim()).toBe(
+      'invalid CORS_ORIGINS: "*" is refused: list exact origins such as https://runmat.com, never a wildcard',
+    );
+  });
+
+  it('answers CORS and takes a beacon from a listed origin, never logging its key', async () => {
+    sink = await startFakeSink();
+    const origin = 'http://localhost:5173';
+    const r = run({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      INGESTION_KEY: KEY,
+      POSTHOG_API_KEY: 'phc_x',
+      POSTHOG_HOST: sink.url,
+      CORS_ORIGINS: `https://runmat.com,${origin}`,
+      LOG_LEVEL: 'trace',
+    });
+    const { url } = await listening(r);
+    const pre = await fetch(`${url}/v1/t`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(pre.headers.get('access-control-allow-methods')).toBe('POST');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('content-type, x-telemetry-key');
+    expect(pre.headers.get('access-control-max-age')).toBe('600');
+    expect(pre.headers.get('access-control-allow-credentials')).toBeNull();
+    const event = { ...CANONICAL_STARTED_EXAMPLE, uuid: uuid() };
+    // What navigator.sendBeacon(url, JSON.stringify(event)) sends.
+    const res = await fetch(`${url}/v1/t?k=${KEY}`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'text/plain;charset=UTF-8' },
+      body: JSON.stringify(event),
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+    const noOrigin = await fetch(`${url}/v1/t?k=${KEY}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      body: JSON.stringify({ ...event, uuid: uuid() }),
+    });
+    expect(noOrigin.status).toBe(401);
+    r.proc.kill('SIGTERM');
+    expect(await r.exited).toBe(0);
+    expect(sink.events({ destination: 'posthog' }).map((e) => e.uuid)).toEqual([event.uuid]);
+    const out = r.lines.join('\n');
+    expect(r.lines.filter((l) => l.includes('"msg":"request"'))).toHaveLength(3);
+    expect(out).not.toContain(KEY);
   });
 
   it('logs one listening line, redacts secrets, drains and exits 0 on SIGTERM', async () => {

@@ -3,6 +3,9 @@
  * worker and the UDP forwarder on 127.0.0.1 with a generated development key,
  * sends one demo run over UDP and one over HTTP with the client CLI, prints
  * what the sink received, then runs until Ctrl-C. `--once` stops after the demo.
+ * `CORS_ORIGINS` in the environment is passed to the worker as it is, for a
+ * browser page served elsewhere (e.g. a dev server on http://localhost:5173)
+ * to post to it; this command serves no page of its own, so it sets none.
  */
 import { join } from 'node:path';
 import { FAKE_SINK_PORT, HEALTH_PORT, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
@@ -103,8 +106,11 @@ async function main(): Promise<number> {
   const [sinkPort, workerPort, udpPort, healthPort] = settings.map((s) => s.port);
 
   out('starting fake sink, worker and UDP forwarder on 127.0.0.1 ...');
+  const corsOrigins = env.CORS_ORIGINS?.trim() || undefined;
   const pipeline = await startPipeline({
     ports: { sink: sinkPort, worker: workerPort, udp: udpPort, health: healthPort },
+    // The worker validates it and exits naming CORS_ORIGINS when it is malformed.
+    env: { worker: { CORS_ORIGINS: corsOrigins } },
     onLine: echoChildLog,
   });
 
@@ -125,6 +131,11 @@ async function main(): Promise<number> {
     `  UDP forwarder   udp://${endpoints.udpEndpoint}   (health ${endpoints.healthUrl}/healthz, /metrics)`,
   );
   out(`  ingestion key   ${key}   (development only, generated for this run)`);
+  if (corsOrigins !== undefined) {
+    out(
+      `  CORS origins    ${corsOrigins}   (may post to /ingest and /v1/t, beacons with ?k=<key>)`,
+    );
+  }
   out();
 
   let demoOk = true;

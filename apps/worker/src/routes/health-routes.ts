@@ -10,7 +10,8 @@ export interface HealthRouteOptions {
 }
 
 // Probes must answer even when the worker sheds load: that is when operators look.
-const ignorePressure = { pressureHandler: () => undefined };
+// CORS preflights use it too (they carry no event; the POST after them is shed).
+export const ignorePressure = { pressureHandler: () => undefined };
 
 /** `GET /healthz`, `GET /readyz`, `GET /metrics`. */
 export function registerHealthRoutes(app: FastifyInstance, opts: HealthRouteOptions): void {
