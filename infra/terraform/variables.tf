@@ -93,6 +93,18 @@ variable "cors_origins" {
     condition     = alltrue([for o in var.cors_origins : can(regex("^https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$", o))])
     error_message = "Each cors_origins entry must be an origin such as https://app.runmat.com or http://localhost:3000: lowercase scheme and host, optional port, no path, query or trailing slash."
   }
+
+  validation {
+    # Browsers send an origin without its scheme's default port, so such an
+    # entry could never match; the worker refuses it at start.
+    condition = alltrue([for o in var.cors_origins : length(regexall(":[0-9]+$", o)) == 0 ? true : (
+      tonumber(regex(":([0-9]+)$", o)[0]) >= 1 &&
+      tonumber(regex(":([0-9]+)$", o)[0]) <= 65535 &&
+      !(startswith(o, "https://") && endswith(o, ":443")) &&
+      !(startswith(o, "http://") && endswith(o, ":80"))
+    )])
+    error_message = "A cors_origins port must be 1-65535 and not the scheme's default (:443 for https, :80 for http): browsers leave the default port out of Origin."
+  }
 }
 
 variable "artifact_repository_id" {

@@ -274,6 +274,10 @@ describe('endpoint locals, evaluated (terraform console)', () => {
     ['["*"]'],
     ['["https://runmat.com/"]'],
     ['["https://a.runmat.com","https://b.runmat.com/x"]'],
+    ['["https://runmat.com:443"]'],
+    ['["http://localhost:80"]'],
+    ['["http://localhost:0"]'],
+    ['["http://localhost:70000"]'],
   ])('refuses cors_origins = %s', async (value) => {
     const r = await evaluate('var.cors_origins', { cors_origins: value });
     expect(r.ok ? '' : r.error).toMatch(/Invalid value for variable[\s\S]*variable "cors_origins"/);
