@@ -3,12 +3,14 @@
  * worker and the UDP forwarder on 127.0.0.1 with a generated development key,
  * sends one demo run over UDP and one over HTTP with the client CLI, prints
  * what the sink received, then runs until Ctrl-C. `--once` stops after the demo.
- * `CORS_ORIGINS` in the environment is passed to the worker as it is, for a
- * browser page served elsewhere (e.g. a dev server on http://localhost:5173)
- * to post to it; this command serves no page of its own, so it sets none.
+ * It also serves a browser demo page (the bundled browser entry and a button
+ * that runs a demo run against the local worker); the worker's CORS_ORIGINS
+ * holds that page's origin, plus any `CORS_ORIGINS` from the environment (for
+ * a page served elsewhere, e.g. a dev server on http://localhost:5173).
  */
 import { join } from 'node:path';
 import { FAKE_SINK_PORT, HEALTH_PORT, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
+import { startBrowserDemo } from './browser-demo.js';
 import {
   APP_PATHS,
   type ClientRun,
@@ -23,6 +25,8 @@ import { formatArrival, waitForArrivals } from './local/demo-arrivals.js';
 import { PortEnvError, type PortSetting, readPortEnv } from './local/port-env.js';
 
 const env = process.env;
+/** Default port of the browser demo page, beside the fake sink's 8787. */
+const DEMO_PORT = 8790;
 const once = process.argv.includes('--once');
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const fail = (line: string) => process.stderr.write(`local pipeline: ${line}\n`);
@@ -51,6 +55,12 @@ function portSettings(): PortSetting[] {
       label: 'forwarder health',
       variable: 'HEALTH_PORT',
       port: readPortEnv(env, 'HEALTH_PORT', HEALTH_PORT),
+      protocol: 'tcp',
+    },
+    {
+      label: 'browser demo page',
+      variable: 'DEMO_PORT',
+      port: readPortEnv(env, 'DEMO_PORT', DEMO_PORT),
       protocol: 'tcp',
     },
   ];
@@ -103,10 +113,12 @@ async function main(): Promise<number> {
     for (const t of taken) fail(portInUseMessage(t));
     return 1;
   }
-  const [sinkPort, workerPort, udpPort, healthPort] = settings.map((s) => s.port);
+  const [sinkPort, workerPort, udpPort, healthPort, demoPort] = settings.map((s) => s.port);
 
-  out('starting fake sink, worker and UDP forwarder on 127.0.0.1 ...');
-  const corsOrigins = env.CORS_ORIGINS?.trim() || undefined;
+  out('starting fake sink, worker, UDP forwarder and browser demo page on 127.0.0.1 ...');
+  // The page's origin must be in CORS_ORIGINS before the worker starts.
+  const demo = await startBrowserDemo({ port: demoPort });
+  const corsOrigins = [demo.origin, env.CORS_ORIGINS?.trim()].filter(Boolean).join(',');
   const pipeline = await startPipeline({
     ports: { sink: sinkPort, worker: workerPort, udp: udpPort, health: healthPort },
     // The worker validates it and exits naming CORS_ORIGINS when it is malformed.
@@ -118,12 +130,18 @@ async function main(): Promise<number> {
   const shutdown = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    out(`\n${why}: stopping forwarder, worker and sink ...`);
+    out(`\n${why}: stopping forwarder, worker, sink and demo page ...`);
     await pipeline.close();
+    await demo.close();
     out('stopped.');
   };
 
   const { endpoints, key } = pipeline;
+  demo.connect({
+    httpEndpoint: endpoints.httpEndpoint,
+    ingestionKey: key,
+    sinkUrl: endpoints.sinkUrl,
+  });
   out();
   out(`  fake sink       ${endpoints.sinkUrl}   (PostHog + GA4 stand-in)`);
   out(`  worker          ${endpoints.workerUrl}   (POST /ingest, /v1/t, /v1/batch; /metrics)`);
@@ -131,11 +149,8 @@ async function main(): Promise<number> {
     `  UDP forwarder   udp://${endpoints.udpEndpoint}   (health ${endpoints.healthUrl}/healthz, /metrics)`,
   );
   out(`  ingestion key   ${key}   (development only, generated for this run)`);
-  if (corsOrigins !== undefined) {
-    out(
-      `  CORS origins    ${corsOrigins}   (may post to /ingest and /v1/t, beacons with ?k=<key>)`,
-    );
-  }
+  out(`  browser demo    ${demo.url}   (runs the browser entry against the worker, cross-origin)`);
+  out(`  CORS origins    ${corsOrigins}   (may post to /ingest and /v1/t, beacons with ?k=<key>)`);
   out();
 
   let demoOk = true;
@@ -161,6 +176,9 @@ async function main(): Promise<number> {
   });
   out();
   out(`sink page: ${endpoints.sinkUrl}/`);
+  out(
+    `browser demo: ${demo.url}  (open it and press "Run a demo": browser events arrive beside these)`,
+  );
   out('send more events (UDP and HTTP) with:');
   out(`  RUNMAT_CONFIG=${tomlPath} RUNMAT_TELEMETRY_KEY=${key} node ${APP_PATHS.clientCli} emit`);
 

@@ -2,7 +2,9 @@
  * Client benchmark (`pnpm bench`): the caller-side cost of emitting an event,
  * and how long telemetry holds a host script's exit against a live collector,
  * a black-holed one, and with drain none, each against the same script with
- * telemetry off, measured in the same run. Writes bench-results/client.json.
+ * telemetry off, measured in the same run; and what the browser entry weighs
+ * as a web host ships it (esbuild, minified, gzipped). Writes
+ * bench-results/client.json.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTelemetry } from '../telemetry.js';
+import { BROWSER_BUNDLE_GZIP_TARGET_BYTES, bundleBrowserEntry } from './browser-bundle.js';
 import { type BenchCollector, startBenchCollector } from './local-collectors.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,6 +39,7 @@ const TARGETS = {
   liveExitMs: 15,
   blackholeExitMs: DRAIN_TIMEOUT_MS + 10,
   drainNoneExitMs: 3,
+  browserBundleGzipBytes: BROWSER_BUNDLE_GZIP_TARGET_BYTES,
 };
 
 const quantile = (sorted: number[], q: number) =>
@@ -205,9 +209,16 @@ async function main(): Promise<void> {
   const live = await startBenchCollector(false);
   const hole = await startBenchCollector(true);
   try {
+    const bundle = await bundleBrowserEntry();
+    const browserBundle = {
+      browser_bundle_min_bytes: bundle.minBytes,
+      browser_bundle_gzip_bytes: bundle.gzipBytes,
+      largestInputs: bundle.inputs.slice(0, 5),
+    };
     const caller = await callerCost(home, live);
     const exit = await exitOverhead(home, live, hole);
     const checks = {
+      browserBundleGzip: bundle.gzipBytes <= TARGETS.browserBundleGzipBytes,
       callerP99: caller.p99Us < TARGETS.callerP99Us,
       liveExit: exit.liveOverheadMs < TARGETS.liveExitMs,
       blackholeExit: exit.blackholeOverheadMs <= TARGETS.blackholeExitMs,
@@ -250,6 +261,20 @@ async function main(): Promise<void> {
         target: `< ${TARGETS.drainNoneExitMs}`,
         met: checks.drainNoneExit,
       },
+      {
+        name: 'browser_bundle_min_bytes',
+        value: bundle.minBytes,
+        unit: 'B',
+        target: null,
+        met: null,
+      },
+      {
+        name: 'browser_bundle_gzip_bytes',
+        value: bundle.gzipBytes,
+        unit: 'B',
+        target: `<= ${TARGETS.browserBundleGzipBytes}`,
+        met: checks.browserBundleGzip,
+      },
     ];
     console.log(`client benchmark${QUICK ? ' (quick)' : ''}`);
     console.log(
@@ -281,11 +306,18 @@ async function main(): Promise<void> {
     console.log(
       `  exit overhead, drain none          ${exit.drainNoneOverheadMs} ms  (target < ${TARGETS.drainNoneExitMs} ms: ${mark(checks.drainNoneExit)})`,
     );
+    const kib = (n: number) => (n / 1024).toFixed(1);
+    console.log(
+      `  browser bundle, minified           ${bundle.minBytes} B (${kib(bundle.minBytes)} KiB; esbuild, platform browser, esm)`,
+    );
+    console.log(
+      `  browser bundle, minified + gzipped ${bundle.gzipBytes} B (${kib(bundle.gzipBytes)} KiB)  (target <= ${TARGETS.browserBundleGzipBytes} B = 12 KiB: ${mark(checks.browserBundleGzip)})`,
+    );
     const dir = join(PACKAGE_DIR, 'bench-results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'client.json'),
-      `${JSON.stringify({ measuredAt: new Date().toISOString(), quick: QUICK, node: process.version, loadAverage: loadavg(), cores: cpus().length, targets: TARGETS, caller, exit, checks, figures }, null, 2)}\n`,
+      `${JSON.stringify({ measuredAt: new Date().toISOString(), quick: QUICK, node: process.version, loadAverage: loadavg(), cores: cpus().length, targets: TARGETS, caller, exit, browserBundle, checks, figures }, null, 2)}\n`,
     );
     console.log(`  written to ${join(dir, 'client.json')}`);
   } finally {
