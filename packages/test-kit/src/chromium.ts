@@ -1,5 +1,14 @@
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
-import { CHROMIUM, requireComponent } from './components.js';
+import { addFallback, CHROMIUM, requireComponent } from './components.js';
+
+// Playwright's own download (`npx playwright install chromium`), where one was made.
+addFallback('chromium', () => {
+  try {
+    return chromium.executablePath();
+  } catch {
+    return undefined;
+  }
+});
 
 /**
  * Flags for a headless Chromium on a machine with no network beyond

@@ -58,7 +58,8 @@ export function locate(
       if (existsSync(path) && executable(path)) return path;
     }
   }
-  return undefined;
+  const extra = EXTRA[component.name]?.();
+  return extra !== undefined && existsSync(extra) && executable(extra) ? extra : undefined;
 }
 
 /** The sentence a test or the setup prints when the component is missing. */

@@ -7,6 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CHROMIUM, type Component, locate, missingMessage, REDIS_SERVER } from './components.js';
+// Registers Playwright's download as the last place Chromium may be.
+import './chromium.js';
 
 const NEEDED: readonly Component[] = [CHROMIUM, REDIS_SERVER];
 
@@ -28,6 +30,20 @@ export function ensureComponents(): boolean {
       aptInstall(missing.map((c) => c.debianPackage));
     } catch (err) {
       console.error(`test setup: apt-get failed: ${(err as Error).message}`);
+    }
+    missing = NEEDED.filter((c) => locate(c) === undefined);
+  }
+  if (missing.includes(CHROMIUM)) {
+    // Elsewhere, Playwright's own browser download, for the pinned playwright-core.
+    try {
+      console.log(
+        "test setup: no Chromium found; trying Playwright's download (npx playwright@1.64.1 install chromium)",
+      );
+      execFileSync('npx', ['--yes', 'playwright@1.64.1', 'install', 'chromium'], {
+        stdio: 'inherit',
+      });
+    } catch (err) {
+      console.error(`test setup: Playwright's download failed: ${(err as Error).message}`);
     }
     missing = NEEDED.filter((c) => locate(c) === undefined);
   }
