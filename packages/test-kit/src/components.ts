@@ -43,6 +43,14 @@ function executable(path: string): boolean {
   }
 }
 
+/** Extra places to look, per component (Playwright's own browser download, for Chromium). */
+const EXTRA: Partial<Record<Component['name'], () => string | undefined>> = {};
+
+/** Registers a last place to look for a component (used for Playwright's downloaded browser). */
+export function addFallback(name: Component['name'], find: () => string | undefined): void {
+  EXTRA[name] = find;
+}
+
 /** The component's binary, or undefined when this machine has none. */
 export function locate(
   component: Component,
