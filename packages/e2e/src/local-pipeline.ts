@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import { FAKE_SINK_PORT, HEALTH_PORT, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
 import { startBrowserDemo } from './browser-demo.js';
+import { sendDemoMix } from './demo-mix.js';
 import {
   APP_PATHS,
   type ClientRun,
@@ -164,6 +165,15 @@ async function main(): Promise<number> {
       out(`demo run via ${via}: ${run.sent.length} events sent, at the sink:`);
       for (const a of arrivals) out(`  ${formatArrival(a)}`);
     }
+    // A mix big enough for every insights panel: several OSes, a failed
+    // install, GPU runs, parser and runtime failures, several releases.
+    const { sent } = await sendDemoMix({
+      httpEndpoint: endpoints.httpEndpoint,
+      key,
+      udpHost: endpoints.udpHost,
+      udpPort: endpoints.udpPort,
+    });
+    out(`demo mix: ${sent} events sent (installs, GPU runs, failures, several OSes and releases)`);
   } catch (err) {
     demoOk = false;
     fail(`demo run did not complete: ${(err as Error).message}`);
@@ -175,7 +185,8 @@ async function main(): Promise<number> {
     udp: endpoints.udpEndpoint,
   });
   out();
-  out(`sink page: ${endpoints.sinkUrl}/`);
+  out(`sink page: ${endpoints.sinkUrl}/  (arrivals and the insights view)`);
+  out(`insights:  ${endpoints.sinkUrl}/_sink/insights`);
   out(
     `browser demo: ${demo.url}  (open it and press "Run a demo": browser events arrive beside these)`,
   );

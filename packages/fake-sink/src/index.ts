@@ -21,6 +21,15 @@ export {
   type FaultStatus,
 } from './fault-injector.js';
 export { GA4_RULES, type Ga4Validation, validateGa4Request } from './ga4-validation.js';
+export {
+  computeInsights,
+  computeReleaseInsights,
+  type InstallInsight,
+  type ReleaseInsight,
+  type ReleaseInsights,
+  type SinkInsights,
+  type Tally,
+} from './insights.js';
 export type { SinkState, SinkStats } from './sink-state.js';
 
 /** Options for `startFakeSink`. */

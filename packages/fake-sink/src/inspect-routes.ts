@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { EventFilter } from './event-store.js';
 import { type FaultSpec, FaultSpecError } from './fault-injector.js';
-import { renderPage } from './page.js';
+import { computeInsights, computeReleaseInsights } from './insights.js';
+import { PAGE_CSP, renderPage } from './page.js';
 import type { SinkState } from './sink-state.js';
 
 interface EventsQuery {
@@ -38,6 +39,7 @@ export async function inspectRoutes(app: FastifyInstance, opts: { state: SinkSta
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
+      .header('content-security-policy', PAGE_CSP)
       .send(renderPage());
   });
 
@@ -85,6 +87,12 @@ export async function inspectRoutes(app: FastifyInstance, opts: { state: SinkSta
   });
 
   app.get('/_sink/stats', async () => state.stats());
+
+  // Computed on request from the events held: bounded by the store, O(stored),
+  // and reset by DELETE /_sink/events (or eviction) with nothing else to keep in step.
+  app.get('/_sink/insights', async () => computeInsights(state.store.list()));
+
+  app.get('/_sink/insights/releases', async () => computeReleaseInsights(state.store.list()));
 
   app.get('/_sink/faults', async () => ({ faults: state.faults.active() }));
 

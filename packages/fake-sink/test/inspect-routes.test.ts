@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildSinkApp } from '../src/app.js';
@@ -170,6 +171,23 @@ describe('the page at /', () => {
     expect(res.body).toContain("tr.className = 'violation'");
     // No external assets: the page must work with no network.
     expect(res.body).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  it('serves the page under a CSP that allows exactly its own script and style', async () => {
+    const res = await app.inject({ method: 'GET', url: '/' });
+    const csp = String(res.headers['content-security-policy']);
+    const hash = (tag: string) => {
+      const m = res.body.match(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`));
+      return createHash('sha256')
+        .update(m?.[1] ?? '')
+        .digest('base64');
+    };
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain(`script-src 'sha256-${hash('script')}'`);
+    expect(csp).toContain(`style-src 'sha256-${hash('style')}'`);
+    expect(csp).toContain("connect-src 'self'");
+    expect(res.body).toContain('/_sink/insights');
+    expect(res.body).not.toMatch(/\son[a-z]+=|eval\(|new Function/);
   });
 
   it('answers 404 not_found to unknown routes', async () => {
