@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CANONICAL_FINISHED_EXAMPLE, INSTALL_COMPLETE_EXAMPLE } from './examples.js';
-import { FIELD_POLICY, renderFieldPolicyTable } from './field-policy.js';
+import { analyticsNameOf, FIELD_POLICY, renderFieldPolicyTable } from './field-policy.js';
 import { deviceName, vendor } from './field-types.js';
 import { normalizeEvent } from './normalize-event.js';
 import { type FieldFix, parseEvent } from './parse-event.js';
@@ -415,5 +415,32 @@ describe('what real installers got wrong', () => {
       ]),
     );
     expect(r.fixes.some((f) => f.reason === 'unknown_field')).toBe(false);
+  });
+});
+
+describe('analyticsNameOf', () => {
+  it('names what normalizeEvent really produces for every kept field', () => {
+    // The examples plus the fields they lack: every kept field of the policy.
+    const finishedEvent = structuredClone(CANONICAL_FINISHED_EXAMPLE) as Record<string, unknown>;
+    const payload = finishedEvent.payload as Record<string, unknown>;
+    payload.gpu_matmul_dispatches = 1;
+    payload.gpu_fused_elementwise_dispatches = 2;
+    payload.gpu_fused_reduction_dispatches = 3;
+    payload.provider = { device: { name: 'GPU', vendor: 'NVIDIA', backend: 'vulkan' } };
+    const n = accept(finishedEvent).normalized;
+    const install = accept(INSTALL_COMPLETE_EXAMPLE).normalized;
+    const produced = new Set([
+      ...Object.keys(n.properties),
+      ...Object.keys(install.properties),
+      'uuid',
+      'distinct_id',
+      'timestamp',
+    ]);
+    for (const p of FIELD_POLICY) {
+      if (p.to === undefined) continue;
+      expect(produced.has(analyticsNameOf(p.to)), `${p.field} → ${analyticsNameOf(p.to)}`).toBe(
+        true,
+      );
+    }
   });
 });

@@ -344,3 +344,32 @@ export function renderFieldPolicyTable(): string {
     ...rows,
   ].join('\n');
 }
+
+/**
+ * Where a kept field lands at PostHog: a property name from
+ * `ALLOWED_PROPERTIES`, or one of the capture's own fields (`uuid`,
+ * `distinct_id`, `timestamp`). `normalizeEvent` does the mapping; a test
+ * checks this table against it.
+ */
+export function analyticsNameOf(canonicalPath: string): string {
+  switch (canonicalPath) {
+    case 'uuid':
+      return 'uuid';
+    case 'cid':
+      return 'distinct_id';
+    case 'timestamp_ms':
+    case 'payload.timestamp_ms':
+      return 'timestamp';
+    case 'payload.provider.device.name':
+      return 'gpu_device_name';
+    case 'payload.provider.device.vendor':
+      return 'gpu_device_vendor';
+    case 'payload.provider.device.backend':
+      return 'gpu_backend';
+  }
+  if (canonicalPath.startsWith('payload.counters.')) {
+    return canonicalPath.slice('payload.counters.'.length);
+  }
+  if (canonicalPath.startsWith('payload.')) return canonicalPath.slice('payload.'.length);
+  return canonicalPath;
+}

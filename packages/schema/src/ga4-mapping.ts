@@ -66,7 +66,7 @@ export function isValidGa4Name(name: string, kind: 'event' | 'param' = 'param'):
  * Parameters in order of analytic value: when an event has more than GA4's 25,
  * the tail (raw byte and cache counts, whose ratios are kept) is left out.
  */
-const GA4_PARAM_ORDER: readonly AllowedProperty[] = [
+export const GA4_PARAM_ORDER: readonly AllowedProperty[] = [
   'run_kind',
   'os',
   'arch',
@@ -104,7 +104,8 @@ const GA4_PARAM_ORDER: readonly AllowedProperty[] = [
   'fusion_cache_misses',
 ];
 
-const ga4Name = (key: string): string => key.replace(/[^A-Za-z0-9_]/g, '_');
+/** GA4 spelling of a property or event name: anything but letters, digits and `_` becomes `_`. */
+export const ga4Name = (key: string): string => key.replace(/[^A-Za-z0-9_]/g, '_');
 
 /**
  * GA4 event for a normalized event. Names use underscores (`runtime_run_finished`,
