@@ -41,8 +41,9 @@ resource "google_monitoring_alert_policy" "prometheus" {
       query               = trimspace(each.value.query)
       duration            = each.value.duration
       evaluation_interval = "60s"
-      rule_group          = "runmat-telemetry"
-      alert_rule          = each.key
+      # Both must be valid Prometheus label names.
+      rule_group = "runmat_telemetry"
+      alert_rule = each.key
       # The metrics exist only once the collectors have scraped them, which
       # is after this policy is created on a first apply.
       disable_metric_validation = true

@@ -164,6 +164,9 @@ describe('alerts and dashboard resources', () => {
     const condition = block(block(policy, 'conditions'), 'condition_prometheus_query_language');
     expect(condition.query).toBe(`\${trimspace(each.value.query)}`);
     expect(condition.disable_metric_validation).toBe(true);
+    // Cloud Monitoring wants Prometheus label names here.
+    expect(condition.rule_group).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
+    expect(condition.alert_rule).toBe(`\${each.key}`);
     expect(block(policy, 'documentation').content).toBe(`\${each.value.documentation}`);
 
     const channels = String(tf.locals.alert_notification_channels);
@@ -279,6 +282,8 @@ describe('scrape configs, alerts and dashboard, evaluated (terraform console)', 
     const exported = exportedMetricNames();
     const metricsOf = (key: string) => parsePromql(alerts[key]!.query).metrics;
     for (const [key, alert] of Object.entries(alerts)) {
+      // The key is the policy's alert_rule: a Prometheus label name.
+      expect(key).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
       const parsed = parsePromql(alert.query.trim());
       expect(parsed.errors, `${key}: ${alert.query}`).toEqual([]);
       for (const m of parsed.metrics) expect(exported, `${key} queries ${m}`).toContain(m);
