@@ -11,7 +11,8 @@ resource "google_service_account" "forwarder" {
   depends_on   = [google_project_service.this]
 }
 
-# Container-Optimized OS ships logs and metrics as the VM's service account.
+# Container-Optimized OS ships logs, and the collector next to the forwarder
+# writes its scrapes, as the VM's service account.
 resource "google_project_iam_member" "forwarder" {
   for_each = toset([
     "roles/logging.logWriter",
@@ -21,6 +22,18 @@ resource "google_project_iam_member" "forwarder" {
   project = var.project_id
   role    = each.value
   member  = "serviceAccount:${google_service_account.forwarder.email}"
+}
+
+# The worker's Prometheus sidecar writes its scrapes to Cloud Monitoring as
+# the service's identity.
+resource "google_project_iam_member" "worker" {
+  for_each = toset([
+    "roles/monitoring.metricWriter",
+  ])
+
+  project = var.project_id
+  role    = each.value
+  member  = "serviceAccount:${google_service_account.worker.email}"
 }
 
 # Pull access is scoped to the one repository, not the whole project.

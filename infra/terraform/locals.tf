@@ -8,6 +8,11 @@ locals {
   healthz_path = "/healthz"
   readyz_path  = "/readyz"
   batch_path   = "/v1/batch"
+  metrics_path = "/metrics"
+
+  # The worker's metrics listener (METRICS_PORT): the Managed Prometheus
+  # sidecar scrapes it inside the instance; Cloud Run routes nothing to it.
+  worker_metrics_port = 9464
 
   # Largest telemetry datagram a client sends (DESIGN.md: up to 16 KiB over UDP).
   # Over a 1500-byte path it arrives as a dozen IP fragments; the UDP load

@@ -39,7 +39,7 @@ output "udp_ip" {
 }
 
 output "worker_url" {
-  description = "Cloud Run URL of the worker (what the forwarders post to)."
+  description = "Cloud Run URL of the worker: what the forwarders post to from the VPC. Its ingress admits only the load balancer and the VPC, so from the internet it answers 404."
   value       = google_cloud_run_v2_service.worker.uri
 }
 

@@ -66,6 +66,9 @@ resource "google_compute_instance_template" "forwarder" {
       health_port     = local.health_port
       probe_ranges    = join(",", local.health_probe_ranges)
       rmem_max        = var.forwarder_recv_buffer_bytes
+      # The collector that scrapes the forwarder's /metrics (monitoring-config.tf).
+      collector_image  = var.forwarder_collector_image
+      collector_config = local.forwarder_collector_config
     })
     google-logging-enabled    = "true"
     google-monitoring-enabled = "true"
@@ -105,6 +108,12 @@ resource "google_compute_region_health_check" "forwarder_lb" {
 
   tcp_health_check {
     port = local.health_port
+  }
+
+  # Health transitions go to Cloud Logging; the udp_health_check alert
+  # (monitoring.tf) fires on a VM turning UNHEALTHY.
+  log_config {
+    enable = true
   }
 }
 

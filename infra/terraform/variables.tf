@@ -332,3 +332,91 @@ variable "ga_api_secret" {
   default     = null
   sensitive   = true
 }
+
+variable "gmp_sidecar_image" {
+  type        = string
+  description = "Google's Managed Service for Prometheus sidecar for Cloud Run (a collector container in the worker's instances that scrapes the worker's metrics port). Pinned by tag or digest; `latest` is rejected."
+  default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.gmp_sidecar_image)) && !can(regex(":latest$", var.gmp_sidecar_image))
+    error_message = "gmp_sidecar_image needs an explicit tag other than latest, or a sha256 digest."
+  }
+}
+
+variable "forwarder_collector_image" {
+  type        = string
+  description = "Google-Built OpenTelemetry Collector run next to the forwarder on each VM (Container-Optimized OS has no Ops Agent): it scrapes the forwarder's /metrics into Managed Service for Prometheus. Pinned by tag or digest; `latest` is rejected."
+  default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/google-cloud-opentelemetry-collector/otelcol-google:0.130.0"
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.forwarder_collector_image)) && !can(regex(":latest$", var.forwarder_collector_image))
+    error_message = "forwarder_collector_image needs an explicit tag other than latest, or a sha256 digest."
+  }
+}
+
+variable "metrics_scrape_interval_seconds" {
+  type        = number
+  description = "How often the worker's sidecar and the forwarders' collectors scrape /metrics (seconds). Alert windows are several times this."
+  default     = 30
+
+  validation {
+    condition     = var.metrics_scrape_interval_seconds >= 10 && var.metrics_scrape_interval_seconds <= 120 && floor(var.metrics_scrape_interval_seconds) == var.metrics_scrape_interval_seconds
+    error_message = "metrics_scrape_interval_seconds must be a whole number between 10 and 120."
+  }
+}
+
+variable "alert_notification_emails" {
+  type        = list(string)
+  description = "Email addresses that get every alert (one Cloud Monitoring email notification channel each). Empty and with no alert_notification_channels, alerts open incidents in the console only."
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "Each alert_notification_emails entry must be an email address."
+  }
+}
+
+variable "alert_notification_channels" {
+  type        = list(string)
+  description = "Existing Cloud Monitoring notification channels (projects/<project>/notificationChannels/<id>: PagerDuty, Slack, SMS...) that get every alert, next to alert_notification_emails."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "Each alert_notification_channels entry must look like projects/<project>/notificationChannels/<id>."
+  }
+}
+
+variable "alert_worker_5xx_ratio" {
+  type        = number
+  description = "Share of the worker's answers that may be 5xx (503 queue_full / overloaded / shutting_down, 500) over 5 minutes before the 5xx alert fires."
+  default     = 0.01
+
+  validation {
+    condition     = var.alert_worker_5xx_ratio > 0 && var.alert_worker_5xx_ratio < 1
+    error_message = "alert_worker_5xx_ratio must be between 0 and 1 (exclusive)."
+  }
+}
+
+variable "alert_invalid_drop_ratio" {
+  type        = number
+  description = "Share of incoming events that may be refused as oversize or invalid (forwarder drops, worker schema rejections) over 15 minutes before the spike alert fires."
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_invalid_drop_ratio > 0 && var.alert_invalid_drop_ratio < 1
+    error_message = "alert_invalid_drop_ratio must be between 0 and 1 (exclusive)."
+  }
+}
+
+variable "alert_queue_fill_ratio" {
+  type        = number
+  description = "Fill level of a worker destination queue or a forwarder queue (share of its capacity) that raises the queue-near-capacity alert."
+  default     = 0.8
+
+  validation {
+    condition     = var.alert_queue_fill_ratio > 0 && var.alert_queue_fill_ratio < 1
+    error_message = "alert_queue_fill_ratio must be between 0 and 1 (exclusive)."
+  }
+}

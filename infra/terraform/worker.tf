@@ -7,6 +7,13 @@ locals {
     POSTHOG_HOST = var.posthog_host
     LOG_LEVEL    = var.log_level
     TRUST_PROXY  = var.worker_trust_proxy
+    # The metrics listener. Cloud Run routes requests to container_port only,
+    # so this port is reachable from the instance's own containers (the
+    # Prometheus sidecar, which scrapes 0.0.0.0:<port>) and nothing else.
+    METRICS_PORT = local.worker_metrics_port
+    METRICS_HOST = "0.0.0.0"
+    # Log lines carry projects/<project>/traces/<id>, which Cloud Logging links to Cloud Trace.
+    GOOGLE_CLOUD_PROJECT = var.project_id
   }
 
   # env var name => secret id; read by secret_key_ref, never as a plain value.
@@ -32,9 +39,13 @@ resource "google_cloud_run_v2_service" "worker" {
   location            = var.region
   description         = "RunMat telemetry HTTP ingest worker"
   deletion_protection = true
-  # Public: RunMat clients post from anywhere, and the forwarder VMs reach the
-  # run.app URL through Cloud NAT. Requests still need an ingestion key.
-  ingress = "INGRESS_TRAFFIC_ALL"
+  # Only the HTTPS load balancer (which routes the ingest paths and 404s the
+  # rest) and this project's VPC reach the service; the run.app URL answers
+  # 404 to anyone else on the internet. The forwarder VMs post to the run.app
+  # URL from the VPC: no external IP, and their subnet has Private Google
+  # Access, so the request counts as internal (see infra/README.md, "Network
+  # paths"). Requests still need an ingestion key.
+  ingress = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
   labels  = local.labels
 
   template {
@@ -116,6 +127,42 @@ resource "google_cloud_run_v2_service" "worker" {
         }
       }
     }
+
+    # Google's Managed Service for Prometheus sidecar: scrapes the worker's
+    # metrics port (RunMonitoring config below) and writes to Cloud Monitoring
+    # as the worker's service account. Started after the worker is up.
+    containers {
+      name       = "prometheus-sidecar"
+      image      = var.gmp_sidecar_image
+      depends_on = ["worker"]
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "256Mi"
+        }
+        # Scrapes between requests too (Google recommends instance-based billing for it).
+        cpu_idle = false
+      }
+
+      volume_mounts {
+        name       = "run-monitoring-config"
+        mount_path = "/etc/rungmp"
+      }
+    }
+
+    # The sidecar reads /etc/rungmp/config.yaml; without it, it would scrape
+    # port 8080, which has no /metrics.
+    volumes {
+      name = "run-monitoring-config"
+      secret {
+        secret = google_secret_manager_secret.worker_run_monitoring.secret_id
+        items {
+          version = "latest"
+          path    = "config.yaml"
+        }
+      }
+    }
   }
 
   traffic {
@@ -127,9 +174,39 @@ resource "google_cloud_run_v2_service" "worker" {
   depends_on = [
     google_project_service.this,
     google_secret_manager_secret_iam_member.worker,
+    google_secret_manager_secret_iam_member.worker_run_monitoring,
+    google_secret_manager_secret_version.worker_run_monitoring,
   ]
 }
 
+# The sidecar's RunMonitoring config (not a secret: Cloud Run mounts files
+# only from Secret Manager). A change makes a new version; the next revision
+# reads it.
+resource "google_secret_manager_secret" "worker_run_monitoring" {
+  secret_id = "telemetry-worker-run-monitoring"
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.this]
+}
+
+resource "google_secret_manager_secret_version" "worker_run_monitoring" {
+  secret      = google_secret_manager_secret.worker_run_monitoring.id
+  secret_data = local.worker_run_monitoring
+}
+
+resource "google_secret_manager_secret_iam_member" "worker_run_monitoring" {
+  secret_id = google_secret_manager_secret.worker_run_monitoring.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.worker.email}"
+}
+
+# Anyone may invoke the service: the ingress setting decides which network
+# paths reach it (the load balancer carries no identity to check), and the
+# worker checks the ingestion key itself.
 resource "google_cloud_run_v2_service_iam_member" "worker_public" {
   name     = google_cloud_run_v2_service.worker.name
   location = google_cloud_run_v2_service.worker.location

@@ -96,6 +96,7 @@ describe('pruned app bundles', () => {
     running = await startApp(dir, {
       [WORKER_ENV.port]: '0',
       [WORKER_ENV.host]: '127.0.0.1',
+      [WORKER_ENV.metricsPort]: '0',
       [WORKER_ENV.ingestionKeys]: 'bundle-test-key',
       [WORKER_ENV.posthogApiKey]: 'phc_bundle_test',
       // Nothing listens there: startup must not depend on reaching analytics.
@@ -110,6 +111,11 @@ describe('pruned app bundles', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
     expect((await fetch(`${base}${ROUTES.readyz}`)).status).toBe(200);
+    // Metrics only on the metrics listener, never on the public port.
+    expect((await fetch(`${base}${ROUTES.metrics}`)).status).toBe(404);
+    const metrics = await fetch(String(running.listening.metricsUrl));
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('runmat_worker_queue_depth');
     expect(await running.stop()).toBe(0);
   });
 

@@ -38,4 +38,23 @@ describe('infra/README.md', () => {
     const ids = Object.keys(tf.locals.secret_env as Record<string, unknown>);
     for (const id of ids) expect(readme).toContain(`telemetry-${id}`);
   });
+
+  it('explains, under "What an operator sees", every dashboard panel and every alert', () => {
+    const start = readme.indexOf('## What an operator sees');
+    expect(start).toBeGreaterThan(0);
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const panels = tf.locals.dashboard_panels as { title: string }[];
+    expect(panels.length).toBeGreaterThanOrEqual(7);
+    for (const { title } of panels) {
+      // The table names each panel by its title up to the parenthesised unit.
+      expect(section, title).toContain(`| ${title.replace(/ \(.*\)$/, '')} `);
+    }
+    const alerts = tf.locals.prometheus_alerts as Record<string, { display_name: string }>;
+    const names = [
+      ...Object.values(alerts).map((a) => a.display_name),
+      String(tf.resources.google_monitoring_alert_policy?.udp_health_check?.display_name),
+    ];
+    for (const name of names) expect(section, name).toContain(`| ${name}`);
+    expect(section.match(/First response|first response/g)?.length).toBeGreaterThan(0);
+  });
 });

@@ -8,8 +8,10 @@ import { Batcher } from './batch/batcher.js';
 import type { ForwarderConfig } from './config.js';
 import { HealthServer } from './health/health-server.js';
 import { BatchSender } from './http/batch-sender.js';
+import { forwarderLoggerOptions } from './logging.js';
 import { ForwarderMetrics } from './metrics.js';
 import { BoundedQueue } from './queue/bounded-queue.js';
+import { ownSocketInodes, udpSocketDrops } from './udp/kernel-drops.js';
 import { UdpReceiver } from './udp/udp-receiver.js';
 
 /** Where a started forwarder is reachable (real ports, never 0). */
@@ -49,18 +51,27 @@ export function createForwarder(
   config: ForwarderConfig,
   options: CreateForwarderOptions = {},
 ): Forwarder {
-  const logger = options.logger ?? pino({ level: config.logLevel });
+  const logger = options.logger ?? pino(forwarderLoggerOptions(config.logLevel));
   const queue = new BoundedQueue<BatchItem>(config.queueMaxEvents, config.queueMaxBytes);
   // Aborted at the shutdown deadline so retries and in-flight requests give up.
   const abort = new AbortController();
   // Every in-flight request and backoff wait listens on it: that is expected, not a leak.
   setMaxListeners(config.concurrency * 2 + 10, abort.signal);
   let batcher: Batcher | undefined;
-  const metrics = new ForwarderMetrics(() => ({
-    queueEvents: queue.length,
-    queueBytes: queue.bytes,
-    inFlight: batcher?.inFlightRequests ?? 0,
-  }));
+  let addresses: ForwarderAddresses | undefined;
+  const metrics = new ForwarderMetrics(
+    () => ({
+      queueEvents: queue.length,
+      queueBytes: queue.bytes,
+      inFlight: batcher?.inFlightRequests ?? 0,
+    }),
+    {
+      queueCapacity: { events: config.queueMaxEvents, bytes: config.queueMaxBytes },
+      // Our own socket's row only: another process may bind the same port.
+      kernelDrops: () =>
+        addresses ? udpSocketDrops(addresses.udpPort, ownSocketInodes()) : undefined,
+    },
+  );
   const stats = metrics.stats;
   const sender = new BatchSender({
     endpoint: config.endpoint,
@@ -88,7 +99,6 @@ export function createForwarder(
 
   let started = false;
   let stopping: Promise<StopReport> | undefined;
-  let addresses: ForwarderAddresses | undefined;
 
   // The hot path: size check before decoding, one JSON.parse, no re-serialization.
   const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {

@@ -1,5 +1,7 @@
 export * from './batch/batch-item.js';
 export * from './config.js';
 export * from './create-forwarder.js';
+export * from './logging.js';
 export * from './metrics.js';
 export * from './queue/bounded-queue.js';
+export * from './udp/kernel-drops.js';

@@ -40,6 +40,18 @@ export const DROP_REASONS: readonly DropReason[] = [
   'shutdown',
 ];
 
+/** What the metrics read from outside the counters, at scrape time. */
+export interface ForwarderMetricSources {
+  /** The queue's bounds (events, bytes): alerts divide the depth by them. */
+  queueCapacity: { events: number; bytes: number };
+  /**
+   * Datagrams the kernel dropped for the UDP socket (full receive buffer),
+   * from `/proc/net/udp{,6}`; undefined before the socket is bound or where
+   * `/proc` is missing.
+   */
+  kernelDrops: () => number | undefined;
+}
+
 /**
  * Forwarder metrics: plain counters on the hot path, exposed through a
  * per-instance prom-client registry (so several forwarders can live in one
@@ -51,7 +63,13 @@ export class ForwarderMetrics {
   /** Fields of accepted datagrams normalized or dropped, by policy field and reason. */
   readonly fieldFixes = new FieldFixTally();
 
-  constructor(readGauges: () => { queueEvents: number; queueBytes: number; inFlight: number }) {
+  constructor(
+    readGauges: () => { queueEvents: number; queueBytes: number; inFlight: number },
+    sources: ForwarderMetricSources = {
+      queueCapacity: { events: 0, bytes: 0 },
+      kernelDrops: () => undefined,
+    },
+  ) {
     const dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<
       DropReason,
       number
@@ -165,6 +183,24 @@ export class ForwarderMetrics {
     gauge('forwarder_queue_events', 'Events waiting in the queue.', () => readGauges().queueEvents);
     gauge('forwarder_queue_bytes', 'Bytes waiting in the queue.', () => readGauges().queueBytes);
     gauge('forwarder_inflight_requests', 'Batch requests in flight.', () => readGauges().inFlight);
+    gauge(
+      'forwarder_queue_capacity_events',
+      'Events the queue holds before datagrams are dropped as queue_full.',
+      () => sources.queueCapacity.events,
+    );
+    gauge(
+      'forwarder_queue_capacity_bytes',
+      'Bytes the queue holds before datagrams are dropped as queue_full.',
+      () => sources.queueCapacity.bytes,
+    );
+    // The loss nothing inside the process can count: datagrams the kernel
+    // discarded because the socket's receive buffer was full. It is the
+    // socket's own counter, so it starts at 0 with each process.
+    counter(
+      'forwarder_udp_kernel_drops_total',
+      'Datagrams the kernel dropped for the UDP socket before they were read (receive buffer full), from /proc/net/udp.',
+      () => sources.kernelDrops() ?? 0,
+    );
     collectDefaultMetrics({ register: this.registry });
 
     const read = readGauges;

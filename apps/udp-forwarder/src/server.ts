@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { ConfigError, loadForwarderConfig } from './config.js';
 import { createForwarder } from './create-forwarder.js';
+import { forwarderLoggerOptions } from './logging.js';
 
 // The process: config from the environment, then the forwarder, then signals.
 let config: ReturnType<typeof loadForwarderConfig>;
@@ -15,7 +16,7 @@ try {
   throw err;
 }
 
-const logger = pino({ level: config.logLevel });
+const logger = pino(forwarderLoggerOptions(config.logLevel));
 const forwarder = createForwarder(config, { logger });
 
 try {

@@ -55,10 +55,18 @@ describe('node dist/server.js', () => {
     expect(await child.exited()).toEqual({ code: 0, signal: null });
     expect(worker.deliveredUuids()).toEqual(new Set(events.map((e) => e.uuid)));
     expect(worker.batches[0]?.headers['x-telemetry-key']).toBe('process-key');
-    const stopped = child.lines.find((l) => l.msg === 'forwarder stopped');
+    const stopped = child.lines.find((l) => l.message === 'forwarder stopped');
     expect(stopped).toBeDefined();
     // The key never reaches the logs.
     expect(JSON.stringify(child.lines)).not.toContain('process-key');
+    // Every line is what Cloud Logging reads: a severity and a message, never pino's level/msg.
+    for (const line of child.lines) {
+      expect(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']).toContain(line.severity);
+      expect(typeof line.message).toBe('string');
+      expect(line).not.toHaveProperty('level');
+      expect(line).not.toHaveProperty('msg');
+    }
+    expect(child.lines.find((l) => l.message === 'listening')?.severity).toBe('INFO');
   });
 
   it('exits 1 with a one-line message naming a bad variable', async () => {

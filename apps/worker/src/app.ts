@@ -21,8 +21,9 @@ import { Ga4Forwarder } from './forward/ga4-forwarder.js';
 import { PostHogForwarder } from './forward/posthog-forwarder.js';
 import { codeForFastifyError, RETRY_AFTER_SECONDS } from './http-errors.js';
 import { EventIntake } from './ingest/event-intake.js';
-import { redactQueries, workerLoggerOptions } from './logging.js';
+import { redactQueries, traceChildLoggerFactory, workerLoggerOptions } from './logging.js';
 import { WorkerMetrics } from './metrics.js';
+import { buildMetricsApp } from './metrics-app.js';
 import { MAX_BATCH_ITEMS, registerBatchRoute } from './routes/batch-route.js';
 import { registerCors } from './routes/cors.js';
 import { createIngestGuard, type QueryKeyOptions } from './routes/guard.js';
@@ -42,7 +43,10 @@ export interface AppDeps {
 
 /** What the app exposes to its process (server.ts) and tests. */
 export interface WorkerApp {
+  /** The public listener: ingest routes and probes (`PORT`). */
   app: FastifyInstance;
+  /** The metrics listener: `GET /metrics` only (`METRICS_PORT`); closed with `app`. */
+  metricsApp: FastifyInstance;
   metrics: WorkerMetrics;
   queue: ForwardQueue;
 }
@@ -99,6 +103,8 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     // One log line per request comes from the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
+    // Every line a request logs carries its trace (X-Cloud-Trace-Context / traceparent).
+    childLoggerFactory: traceChildLoggerFactory(config.googleCloudProject),
     bodyLimit: config.batchBodyLimit,
     // The ingest guard answers 503 shutting_down itself (from preClose on) with the JSON body.
     return503OnClosing: false,
@@ -135,8 +141,12 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     now: deps.now ?? Date.now,
   });
   metrics.onCollect(() => {
-    for (const f of forwarders) metrics.queueDepth.labels(f.destination).set(f.pending());
+    for (const f of forwarders) {
+      metrics.queueDepth.labels(f.destination).set(f.pending());
+      metrics.queueCapacity.labels(f.destination).set(queue.capacity);
+    }
   });
+  const metricsApp = buildMetricsApp(metrics, app.log.child({ listener: 'metrics' }));
 
   let closing = false;
   let closeDeadline = 0;
@@ -174,6 +184,10 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
   app.setNotFoundHandler((_request, reply) => replyError(reply, metrics, 'not_found'));
 
   app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requestDuration
+      .labels(route, String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
     if (QUIETER_THAN_INFO.has(request.log.level)) {
       done();
       return;
@@ -181,7 +195,7 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     request.log.info(
       {
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route,
         statusCode: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
       },
@@ -204,6 +218,8 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     const total = Object.values(lost).reduce((a, b) => a + (b ?? 0), 0);
     if (total > 0) app.log.error({ lost }, 'accepted events lost at shutdown');
     else app.log.info('forward queues drained');
+    // Last, so the drain's final counts can still be scraped while it runs.
+    await metricsApp.close();
   });
 
   if (config.maxEventLoopDelayMs > 0 || config.maxHeapUsedBytes > 0) {
@@ -282,9 +298,8 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     registerBatchRoute(scope, { intake, metrics, bodyLimit: config.batchBodyLimit });
   });
   registerHealthRoutes(app, {
-    metrics,
     notReadyReason: () => (closing ? 'shutting_down' : queue.isFull() ? 'queue_full' : null),
   });
 
-  return { app, metrics, queue };
+  return { app, metricsApp, metrics, queue };
 }

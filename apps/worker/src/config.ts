@@ -2,6 +2,7 @@ import {
   DEFAULT_GA_HOST,
   DEFAULT_POSTHOG_HOST,
   MAX_INGEST_EVENT_BYTES,
+  WORKER_METRICS_PORT,
   WORKER_PORT,
 } from '@runmat-telemetry/schema';
 
@@ -20,6 +21,9 @@ export const WORKER_ENV = {
   gaHost: 'GA_HOST',
   logLevel: 'LOG_LEVEL',
   corsOrigins: 'CORS_ORIGINS',
+  metricsPort: 'METRICS_PORT',
+  metricsHost: 'METRICS_HOST',
+  googleCloudProject: 'GOOGLE_CLOUD_PROJECT',
   trustProxy: 'TRUST_PROXY',
   forwardClientIp: 'FORWARD_CLIENT_IP',
   rateLimitMax: 'RATE_LIMIT_MAX',
@@ -86,6 +90,15 @@ export interface WorkerConfig {
    * beacons) is accepted from. Empty: no CORS headers, no query keys.
    */
   corsOrigins: string[];
+  /** Port of the metrics listener (`GET /metrics`); never the public port. */
+  metricsPort: number;
+  /** Address of the metrics listener: loopback by default, so only the instance reaches it. */
+  metricsHost: string;
+  /**
+   * Google Cloud project id for log trace fields
+   * (`projects/<id>/traces/<trace>`); unset, the trace id is written alone.
+   */
+  googleCloudProject: string | undefined;
   /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
   forwardClientIp: boolean;
@@ -263,6 +276,30 @@ function corsOrigins(env: Env): string[] {
   return [...new Set(list)];
 }
 
+function metricsPort(env: Env, port: number): number {
+  const name = WORKER_ENV.metricsPort;
+  const n = int(env, name, WORKER_METRICS_PORT, 0, 65535);
+  if (n !== 0 && n === port) {
+    throw new ConfigError(
+      name,
+      `invalid ${name}: ${n} is the public PORT too; metrics need a port of their own`,
+    );
+  }
+  return n;
+}
+
+// Project ids (and the older domain-scoped "example.com:project" form).
+const PROJECT_ID_PATTERN = /^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/;
+
+function googleCloudProject(env: Env): string | undefined {
+  const name = WORKER_ENV.googleCloudProject;
+  const v = raw(env, name);
+  if (v !== undefined && !PROJECT_ID_PATTERN.test(v)) {
+    throw new ConfigError(name, `invalid ${name}: expected a Google Cloud project id, got "${v}"`);
+  }
+  return v;
+}
+
 function requestTimeoutMs(env: Env): number {
   const name = WORKER_ENV.requestTimeoutMs;
   const n = int(env, name, 10_000, 0, 600_000);
@@ -298,9 +335,10 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     );
   }
   const posthogBatchSize = int(env, E.posthogBatchSize, 500, 1, 10_000);
+  const port = int(env, E.port, WORKER_PORT, 0, 65535);
 
   return {
-    port: int(env, E.port, WORKER_PORT, 0, 65535),
+    port,
     host: raw(env, E.host) ?? '0.0.0.0',
     ingestionKeys: ingestionKeys(env),
     posthogApiKey: required(env, E.posthogApiKey),
@@ -311,6 +349,9 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
         : null,
     logLevel: logLevel as LogLevel,
     corsOrigins: corsOrigins(env),
+    metricsPort: metricsPort(env, port),
+    metricsHost: raw(env, E.metricsHost) ?? '127.0.0.1',
+    googleCloudProject: googleCloudProject(env),
     trustProxy: trustProxy(env),
     forwardClientIp: bool(env, E.forwardClientIp, false),
     rateLimitMax: int(env, E.rateLimitMax, 1200, 0, 10_000_000),

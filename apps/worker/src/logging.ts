@@ -1,4 +1,106 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { INGESTION_KEY_HEADER } from '@runmat-telemetry/schema';
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+
+/**
+ * Cloud Logging's `severity` for each pino level. Cloud Logging reads
+ * `severity` (not pino's numeric `level`) from a JSON line; without it every
+ * line is DEFAULT and an error is not an error to alerts or Error Reporting.
+ */
+export const SEVERITY_BY_LEVEL = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+} as const satisfies Record<string, string>;
+
+/** The `severity` for a pino level label (DEFAULT for a level pino does not define). */
+export function severityOf(label: string): string {
+  return (SEVERITY_BY_LEVEL as Record<string, string>)[label] ?? 'DEFAULT';
+}
+
+/** Trace fields of one request's log lines, as Cloud Logging names them. */
+export interface TraceFields {
+  'logging.googleapis.com/trace': string;
+  'logging.googleapis.com/spanId'?: string;
+  'logging.googleapis.com/trace_sampled'?: boolean;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const CLOUD_TRACE = /^([0-9a-fA-F]{32})(?:\/([0-9]{1,20}))?(?:;o=([0-9]+))?$/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v === undefined || v.length > 256 ? undefined : v.trim();
+}
+
+/**
+ * The request's trace from W3C `traceparent` (preferred) or Google's
+ * `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=OPTIONS`, in Cloud Logging's
+ * fields: `projects/<project>/traces/<id>` (the id alone without a project),
+ * the span as 16 hex digits, and whether the trace is sampled. Undefined when
+ * neither header holds a valid trace.
+ */
+export function traceFields(
+  headers: IncomingHttpHeaders,
+  project: string | undefined,
+): TraceFields | undefined {
+  let traceId: string | undefined;
+  let spanId: string | undefined;
+  let sampled: boolean | undefined;
+  const parent = TRACEPARENT.exec(headerValue(headers.traceparent)?.toLowerCase() ?? '');
+  if (parent && parent[1] !== 'ff' && parent[2] !== ZERO_TRACE && parent[3] !== ZERO_SPAN) {
+    traceId = parent[2];
+    spanId = parent[3];
+    sampled = (Number.parseInt(parent[4] ?? '0', 16) & 1) === 1;
+  } else {
+    const cloud = CLOUD_TRACE.exec(headerValue(headers['x-cloud-trace-context']) ?? '');
+    if (!cloud || cloud[1]?.toLowerCase() === ZERO_TRACE) return undefined;
+    traceId = cloud[1]?.toLowerCase();
+    // The header's span id is a decimal uint64; Cloud Logging wants 16 hex digits.
+    if (cloud[2] !== undefined) {
+      const span = BigInt(cloud[2]);
+      if (span > 0n && span < 2n ** 64n) spanId = span.toString(16).padStart(16, '0');
+    }
+    if (cloud[3] !== undefined) sampled = (Number(cloud[3]) & 1) === 1;
+  }
+  const fields: TraceFields = {
+    'logging.googleapis.com/trace': project
+      ? `projects/${project}/traces/${traceId}`
+      : `${traceId}`,
+  };
+  if (spanId !== undefined) fields['logging.googleapis.com/spanId'] = spanId;
+  if (sampled !== undefined) fields['logging.googleapis.com/trace_sampled'] = sampled;
+  return fields;
+}
+
+/**
+ * Fastify's `childLoggerFactory`: each request's logger carries the request's
+ * trace, so every line it logs is grouped with the request in Cloud Logging.
+ */
+export function traceChildLoggerFactory(
+  project: string | undefined,
+): NonNullable<FastifyServerOptions['childLoggerFactory']> {
+  return (logger, bindings, options, rawRequest) => {
+    const trace = traceFields(rawRequest.headers, project);
+    return logger.child(trace ? { ...bindings, ...trace } : bindings, options) as FastifyBaseLogger;
+  };
+}
+
+/** pino options for lines Cloud Logging understands (the forwarder writes the same shape). */
+export const cloudLoggingFormat = {
+  // Cloud Logging takes `message` as the entry's text (pino writes `msg` by default).
+  messageKey: 'message',
+  formatters: {
+    level: (label: string) => ({ severity: severityOf(label) }),
+  },
+  // RFC 3339, which Cloud Logging reads as the entry's timestamp.
+  timestamp: () => `,"time":"${new Date().toISOString()}"`,
+};
 
 /**
  * Query strings in a log string: a path-like token (`/ingest`, `/v1/t`, a
@@ -75,7 +177,8 @@ export function serializeError(err: unknown): SerializedError {
 }
 
 /**
- * Logger options for the worker: pino JSON at `level`, and no secret ever
+ * Logger options for the worker: pino JSON at `level` in the shape Cloud
+ * Logging reads (`severity`, `message`, `time`), and no secret ever
  * printed. The `x-telemetry-key` header is redacted; a request is logged by
  * its path only (never its query string, where a beacon's key travels);
  * every string argument and every error's message and stack have query
@@ -84,6 +187,7 @@ export function serializeError(err: unknown): SerializedError {
 export function workerLoggerOptions(level: string) {
   return {
     level,
+    ...cloudLoggingFormat,
     redact: {
       paths: [`req.headers["${INGESTION_KEY_HEADER}"]`, 'req.headers.authorization'],
       censor: '[redacted]',

@@ -1,5 +1,5 @@
 import { FieldFixTally } from '@runmat-telemetry/schema';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Where accepted events go. */
 export type Destination = 'posthog' | 'ga4';
@@ -59,6 +59,21 @@ export class WorkerMetrics {
     name: 'runmat_worker_queue_depth',
     help: 'Events accepted but not yet delivered or failed, per destination',
     labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  /** The bound `queueDepth` is refused at (503 queue_full): alerts divide by it. */
+  readonly queueCapacity = new Gauge({
+    name: 'runmat_worker_queue_capacity',
+    help: 'Events a destination holds before new requests get 503 queue_full',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  /** Every answered request, by route pattern and status: latency and the 5xx rate. */
+  readonly requestDuration = new Histogram({
+    name: 'runmat_worker_http_request_duration_seconds',
+    help: 'Time from request to response on the public port, by route pattern and status code',
+    labelNames: ['route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
 

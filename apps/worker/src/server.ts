@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   }
   // Leave the app's own drain room inside the hard grace period.
   config = { ...config, shutdownTimeoutMs: Math.min(config.shutdownTimeoutMs, GRACE_MS - 500) };
-  const { app } = buildApp(config);
+  const { app, metricsApp } = buildApp(config);
   for (const warning of config.warnings) app.log.warn(warning);
 
   closeWithGrace(
@@ -33,21 +34,35 @@ async function main(): Promise<void> {
     },
   );
 
+  // Metrics first: a taken METRICS_PORT stops the process before it takes traffic.
+  await metricsApp.listen({ port: config.metricsPort, host: config.metricsHost });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
-  if (address !== null && typeof address === 'object') {
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const metricsAddress = metricsApp.server.address();
+  if (
+    address !== null &&
+    typeof address === 'object' &&
+    metricsAddress !== null &&
+    typeof metricsAddress === 'object'
+  ) {
     app.log.info(
       {
         host: address.address,
         port: address.port,
-        url: `http://${host}:${address.port}`,
+        url: httpUrl(address),
+        metricsPort: metricsAddress.port,
+        metricsUrl: `${httpUrl(metricsAddress)}/metrics`,
         ga4: config.ga4 !== null,
         posthogHost: config.posthogHost,
       },
       'listening',
     );
   }
+}
+
+function httpUrl(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 main().catch((err: unknown) => {

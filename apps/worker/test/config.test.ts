@@ -28,6 +28,35 @@ describe('loadWorkerConfig', () => {
     });
   });
 
+  it('puts metrics on their own loopback port and reads the project for log traces', () => {
+    expect(loadWorkerConfig(base)).toMatchObject({
+      metricsPort: 9464,
+      metricsHost: '127.0.0.1',
+      googleCloudProject: undefined,
+    });
+    expect(
+      loadWorkerConfig({
+        ...base,
+        METRICS_PORT: '0',
+        PORT: '0',
+        METRICS_HOST: '0.0.0.0',
+        GOOGLE_CLOUD_PROJECT: 'runmat-telemetry-prod',
+      }),
+    ).toMatchObject({
+      metricsPort: 0,
+      metricsHost: '0.0.0.0',
+      googleCloudProject: 'runmat-telemetry-prod',
+    });
+    expect(configError({ ...base, METRICS_PORT: '8080' }).variable).toBe('METRICS_PORT');
+    expect(configError({ ...base, PORT: '9000', METRICS_PORT: '9000' }).message).toBe(
+      'invalid METRICS_PORT: 9000 is the public PORT too; metrics need a port of their own',
+    );
+    expect(configError({ ...base, METRICS_PORT: '70000' }).variable).toBe('METRICS_PORT');
+    expect(configError({ ...base, GOOGLE_CLOUD_PROJECT: 'Not A Project' }).variable).toBe(
+      'GOOGLE_CLOUD_PROJECT',
+    );
+  });
+
   it('names the missing or bad variable', () => {
     expect(configError({ POSTHOG_API_KEY: 'x' }).variable).toBe('INGESTION_KEY');
     expect(configError({ INGESTION_KEY: 'k-123456789' }).variable).toBe('POSTHOG_API_KEY');

@@ -169,11 +169,15 @@ describe('CORS on /ingest and /v1/t (CORS_ORIGINS)', () => {
     expect(batch.statusCode).toBe(200);
     expect(corsHeaders(batch)).toEqual({});
     expect(batch.headers.vary).toBeUndefined();
-    for (const url of ['/healthz', '/readyz', '/metrics']) {
+    for (const url of ['/healthz', '/readyz']) {
       const res = await app.inject({ method: 'GET', url, headers: { origin: SITE } });
       expect(res.statusCode, url).toBe(200);
       expect(corsHeaders(res), url).toEqual({});
     }
+    // Not routed on the public port at all (the metrics listener serves it).
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: { origin: SITE } });
+    expect(metrics.statusCode).toBe(404);
+    expect(corsHeaders(metrics)).toEqual({});
   });
 
   it('sends no CORS headers at all without CORS_ORIGINS', async () => {
@@ -360,7 +364,7 @@ describe('the key is never logged', () => {
 
     const lines = logs.trim().split('\n');
     // One request line per request, and the probe's three lines: the log was written.
-    expect(lines.filter((l) => l.includes('"msg":"request"'))).toHaveLength(requests.length);
+    expect(lines.filter((l) => l.includes('"message":"request"'))).toHaveLength(requests.length);
     expect(logs).toContain('"url":"/log-probe"');
     expect(logs).toContain('url was /log-probe?[redacted]');
     expect(logs).toContain('failed at /log-probe?[redacted]');

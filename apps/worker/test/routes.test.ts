@@ -249,7 +249,7 @@ describe('POST /ingest and /v1/t', () => {
   });
 
   it('sheds a full queue before reading the body', async () => {
-    const { app, sink } = start({ QUEUE_CAPACITY: '1000' });
+    const { app, sink, metrics } = start({ QUEUE_CAPACITY: '1000' });
     sink.hold = true;
     // 950 held: one more single event fits, a batch needs a tenth of the queue (100) free.
     const events = Array.from({ length: 950 }, () => ({ event: finished() }));
@@ -270,7 +270,7 @@ describe('POST /ingest and /v1/t', () => {
     const single = await ingest(app);
     expect(single.statusCode).toBe(202);
     expect(sink.events).toHaveLength(951);
-    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const text = await metrics.render();
     expect(text).toContain('runmat_worker_events_rejected_total{code="queue_full"} 1');
     // A wrong key is still a 401, whatever the queue holds.
     const wrongKey = await app.inject({
@@ -295,7 +295,7 @@ describe('POST /ingest and /v1/t', () => {
   });
 
   it('drops hostile extra fields: nothing outside the allowlist is forwarded', async () => {
-    const { app, sink } = start();
+    const { app, sink, metricsApp } = start();
     const secret = 'AKIAHOSTILESECRET';
     const hostile = `{"__proto__":{"polluted":"${secret}"},${JSON.stringify({
       ...finished(),
@@ -315,7 +315,7 @@ describe('POST /ingest and /v1/t', () => {
     const forwarded = JSON.stringify(sink.events[0]?.event.properties);
     expect(forwarded).not.toContain(secret);
     expect(forwarded).not.toContain('alice');
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await metricsApp.inject({ method: 'GET', url: '/metrics' });
     // Counted by container, never by the client's key names.
     expect(metrics.body).toContain(
       'runmat_worker_field_fixes_total{field="payload.*",reason="unknown_field"} 1',
@@ -427,8 +427,8 @@ describe('POST /v1/batch', () => {
 });
 
 describe('probes, metrics, errors', () => {
-  it('serves healthz, readyz and Prometheus metrics', async () => {
-    const { app } = start();
+  it('serves healthz and readyz publicly and Prometheus metrics on the metrics listener only', async () => {
+    const { app, metricsApp } = start();
     await app.inject({ method: 'POST', url: '/ingest', headers: json, payload: finished() });
     await app.inject({
       method: 'POST',
@@ -439,11 +439,27 @@ describe('probes, metrics, errors', () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    const publicMetrics = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(publicMetrics.statusCode).toBe(404);
+    expect(publicMetrics.json()).toEqual({ error: 'not_found' });
+    const metrics = await metricsApp.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.body).toContain('runmat_worker_events_accepted_total{route="single"} 1');
     expect(metrics.body).toContain('runmat_worker_events_rejected_total{code="unauthorized"} 1');
     expect(metrics.body).toContain('runmat_worker_queue_depth{destination="posthog"} 0');
+    expect(metrics.body).toContain('runmat_worker_queue_capacity{destination="posthog"} 100000');
+    // Every answered request is timed by route pattern and status (the 404 above too).
+    expect(metrics.body).toContain(
+      'runmat_worker_http_request_duration_seconds_count{route="/ingest",status_code="202"} 1',
+    );
+    expect(metrics.body).toContain(
+      'runmat_worker_http_request_duration_seconds_count{route="/ingest",status_code="401"} 1',
+    );
+    expect(metrics.body).toContain(
+      'runmat_worker_http_request_duration_seconds_count{route="unmatched",status_code="404"} 1',
+    );
+    expect((await metricsApp.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(404);
     for (const name of [
       'runmat_worker_events_duplicate_total',
       'runmat_worker_events_forwarded_total',
@@ -473,7 +489,7 @@ describe('probes, metrics, errors', () => {
       minRoom: 1,
     });
     app.post('/ingest', { onRequest: guard }, async () => ({ status: 'accepted' }));
-    registerHealthRoutes(app, { metrics, notReadyReason: () => 'shutting_down' });
+    registerHealthRoutes(app, { notReadyReason: () => 'shutting_down' });
     const res = await ingest(app);
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('1');

@@ -31,7 +31,8 @@ interface Run {
 
 function run(env: Record<string, string>): Run {
   const proc = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // An ephemeral metrics port unless a test names one: files run in parallel.
+    env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child = proc;
@@ -51,12 +52,22 @@ function run(env: Record<string, string>): Run {
   return { proc, lines, stderr: () => err, exited };
 }
 
-async function listening(r: Run, timeoutMs = 10_000): Promise<{ url: string; port: number }> {
+async function listening(
+  r: Run,
+  timeoutMs = 10_000,
+): Promise<{ url: string; port: number; metricsUrl: string }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const line of r.lines) {
-      const rec = JSON.parse(line) as { msg?: string; url?: string; port?: number };
-      if (rec.msg === 'listening' && rec.url && rec.port) return { url: rec.url, port: rec.port };
+      const rec = JSON.parse(line) as {
+        message?: string;
+        url?: string;
+        port?: number;
+        metricsUrl?: string;
+      };
+      if (rec.message === 'listening' && rec.url && rec.port && rec.metricsUrl) {
+        return { url: rec.url, port: rec.port, metricsUrl: rec.metricsUrl };
+      }
     }
     if (Date.now() > deadline || r.proc.exitCode !== null) {
       throw new Error(`no listening line; stderr: ${r.stderr()}`);
@@ -126,7 +137,7 @@ describe('worker process', () => {
     expect(await r.exited).toBe(0);
     expect(sink.events({ destination: 'posthog' }).map((e) => e.uuid)).toEqual([event.uuid]);
     const out = r.lines.join('\n');
-    expect(r.lines.filter((l) => l.includes('"msg":"request"'))).toHaveLength(3);
+    expect(r.lines.filter((l) => l.includes('"message":"request"'))).toHaveLength(3);
     expect(out).not.toContain(KEY);
   });
 
@@ -154,10 +165,74 @@ describe('worker process', () => {
     // Queued with a 60 s flush interval: only the shutdown drain could have sent it.
     expect(sink.events({ destination: 'posthog' }).map((e) => e.uuid)).toEqual([event.uuid]);
     const out = r.lines.join('\n');
-    expect(r.lines.filter((l) => l.includes('"msg":"listening"'))).toHaveLength(1);
-    expect(out).toContain('"msg":"request"');
+    expect(r.lines.filter((l) => l.includes('"message":"listening"'))).toHaveLength(1);
+    expect(out).toContain('"message":"request"');
     expect(out).not.toContain(KEY);
     expect(out).not.toContain('phc_secret_value');
     expect(out).not.toContain(event.session_id);
+  });
+
+  it('serves /metrics on the loopback metrics port only, and logs lines Cloud Logging reads', async () => {
+    sink = await startFakeSink();
+    const r = run({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      INGESTION_KEY: KEY,
+      POSTHOG_API_KEY: 'phc_x',
+      POSTHOG_HOST: sink.url,
+      GOOGLE_CLOUD_PROJECT: 'runmat-telemetry-test',
+      LOG_LEVEL: 'info',
+    });
+    const { url, metricsUrl } = await listening(r);
+    const metricsAddress = new URL(metricsUrl);
+    expect(metricsAddress.hostname).toBe('127.0.0.1');
+    expect(metricsAddress.port).not.toBe(new URL(url).port);
+    const publicMetrics = await fetch(`${url}/metrics`);
+    expect(publicMetrics.status).toBe(404);
+    expect(await publicMetrics.json()).toEqual({ error: 'not_found' });
+    const trace = '105445aa7843bc8bf206b12000100000';
+    const res = await fetch(`${url}/ingest`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-telemetry-key': KEY,
+        'x-cloud-trace-context': `${trace}/1;o=1`,
+      },
+      body: JSON.stringify({ ...CANONICAL_STARTED_EXAMPLE, uuid: uuid() }),
+    });
+    expect(res.status).toBe(202);
+    const metrics = await fetch(metricsUrl);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('runmat_worker_events_accepted_total{route="single"} 1');
+    r.proc.kill('SIGTERM');
+    expect(await r.exited).toBe(0);
+
+    const records = r.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.length).toBeGreaterThan(3);
+    for (const rec of records) {
+      expect(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']).toContain(rec.severity);
+      expect(typeof rec.message).toBe('string');
+      expect(rec).not.toHaveProperty('level');
+      expect(rec).not.toHaveProperty('msg');
+      expect(Number.isNaN(Date.parse(String(rec.time)))).toBe(false);
+    }
+    const ingestLine = records.find((rec) => rec.message === 'request' && rec.route === '/ingest');
+    expect(ingestLine).toMatchObject({
+      severity: 'INFO',
+      'logging.googleapis.com/trace': `projects/runmat-telemetry-test/traces/${trace}`,
+      'logging.googleapis.com/spanId': '0000000000000001',
+      'logging.googleapis.com/trace_sampled': true,
+    });
+    // Lines outside a request carry no trace.
+    const listeningLine = records.find((rec) => rec.message === 'listening');
+    expect(listeningLine).not.toHaveProperty('logging.googleapis.com/trace');
+  });
+
+  it('refuses a metrics port equal to the public port', async () => {
+    const r = run({ INGESTION_KEY: KEY, POSTHOG_API_KEY: 'x', PORT: '8080', METRICS_PORT: '8080' });
+    expect(await r.exited).toBe(1);
+    expect(r.stderr().trim()).toBe(
+      'invalid METRICS_PORT: 8080 is the public PORT too; metrics need a port of their own',
+    );
   });
 });

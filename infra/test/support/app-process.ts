@@ -22,7 +22,8 @@ export async function unusedPort(): Promise<number> {
 
 /**
  * Starts `node dist/server.js` in `cwd` with exactly `env` (plus PATH) and
- * resolves once the process logs its `"msg":"listening"` line.
+ * resolves once the process logs its `listening` line (`"message"`, Cloud
+ * Logging's key, which both apps write; pino's default `"msg"` too).
  */
 export async function startApp(
   cwd: string,
@@ -67,7 +68,7 @@ export async function startApp(
         nl = buffered.indexOf('\n');
         try {
           const rec = JSON.parse(line) as Record<string, unknown>;
-          if (rec.msg === 'listening') {
+          if (rec.message === 'listening' || rec.msg === 'listening') {
             clearTimeout(timer);
             resolve(rec);
           }

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,9 +9,16 @@ const run = promisify(execFile);
 
 /**
  * The module's files that depend on input variables only (no provider, no
- * resource), so `terraform console` can evaluate them offline without `init`.
+ * resource), so `terraform console` can evaluate them offline without `init`:
+ * the endpoints, and what the collectors scrape and the alerts and dashboard
+ * query. The cloud-init templates are copied too, for templatefile().
  */
-export const VARIABLE_ONLY_FILES = ['variables.tf', 'locals.tf', 'endpoints.tf'];
+export const VARIABLE_ONLY_FILES = [
+  'variables.tf',
+  'locals.tf',
+  'endpoints.tf',
+  'monitoring-config.tf',
+];
 
 /** Values for the variables that have no default. */
 const REQUIRED_VARS: Record<string, string> = {
@@ -49,6 +56,7 @@ export async function evaluate(
   const dir = await mkdtemp(join(tmpdir(), 'tf-console-'));
   try {
     for (const f of VARIABLE_ONLY_FILES) await copyFile(join(TERRAFORM_DIR, f), join(dir, f));
+    await cp(join(TERRAFORM_DIR, 'cloud-init'), join(dir, 'cloud-init'), { recursive: true });
     const args = ['console'];
     for (const [k, v] of Object.entries({ ...REQUIRED_VARS, ...vars }))
       args.push('-var', `${k}=${v}`);

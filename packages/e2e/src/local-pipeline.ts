@@ -9,7 +9,13 @@
  * a page served elsewhere, e.g. a dev server on http://localhost:5173).
  */
 import { join } from 'node:path';
-import { FAKE_SINK_PORT, HEALTH_PORT, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
+import {
+  FAKE_SINK_PORT,
+  HEALTH_PORT,
+  UDP_PORT,
+  WORKER_METRICS_PORT,
+  WORKER_PORT,
+} from '@runmat-telemetry/schema';
 import { startBrowserDemo } from './browser-demo.js';
 import { sendDemoMix } from './demo-mix.js';
 import {
@@ -47,6 +53,12 @@ function portSettings(): PortSetting[] {
       protocol: 'tcp',
     },
     {
+      label: 'worker metrics',
+      variable: 'METRICS_PORT',
+      port: readPortEnv(env, 'METRICS_PORT', WORKER_METRICS_PORT),
+      protocol: 'tcp',
+    },
+    {
       label: 'forwarder UDP',
       variable: 'UDP_PORT',
       port: readPortEnv(env, 'UDP_PORT', UDP_PORT),
@@ -67,15 +79,24 @@ function portSettings(): PortSetting[] {
   ];
 }
 
-// Child logs are pino JSON; people see errors (and everything with LOCAL_LOGS=1).
+// Child logs are JSON lines: the worker's and forwarder's in Cloud Logging's
+// shape (`severity`, `message`), the sink's in pino's (`level`, `msg`).
+// People see errors (and everything with LOCAL_LOGS=1).
 function echoChildLog(name: string, line: string): void {
   if (env.LOCAL_LOGS === '1') {
     out(`[${name}] ${line}`);
     return;
   }
   try {
-    const entry = JSON.parse(line) as { level?: number; msg?: string };
-    if ((entry.level ?? 0) >= 50) out(`[${name}] error: ${entry.msg ?? line}`);
+    const entry = JSON.parse(line) as {
+      severity?: string;
+      message?: string;
+      level?: number;
+      msg?: string;
+    };
+    const isError =
+      entry.severity === 'ERROR' || entry.severity === 'CRITICAL' || (entry.level ?? 0) >= 50;
+    if (isError) out(`[${name}] error: ${entry.message ?? entry.msg ?? line}`);
   } catch {
     out(`[${name}] ${line}`);
   }
@@ -114,14 +135,22 @@ async function main(): Promise<number> {
     for (const t of taken) fail(portInUseMessage(t));
     return 1;
   }
-  const [sinkPort, workerPort, udpPort, healthPort, demoPort] = settings.map((s) => s.port);
+  const [sinkPort, workerPort, workerMetricsPort, udpPort, healthPort, demoPort] = settings.map(
+    (s) => s.port,
+  );
 
   out('starting fake sink, worker, UDP forwarder and browser demo page on 127.0.0.1 ...');
   // The page's origin must be in CORS_ORIGINS before the worker starts.
   const demo = await startBrowserDemo({ port: demoPort });
   const corsOrigins = [demo.origin, env.CORS_ORIGINS?.trim()].filter(Boolean).join(',');
   const pipeline = await startPipeline({
-    ports: { sink: sinkPort, worker: workerPort, udp: udpPort, health: healthPort },
+    ports: {
+      sink: sinkPort,
+      worker: workerPort,
+      workerMetrics: workerMetricsPort,
+      udp: udpPort,
+      health: healthPort,
+    },
     // The worker validates it and exits naming CORS_ORIGINS when it is malformed.
     env: { worker: { CORS_ORIGINS: corsOrigins } },
     onLine: echoChildLog,
@@ -145,7 +174,8 @@ async function main(): Promise<number> {
   });
   out();
   out(`  fake sink       ${endpoints.sinkUrl}   (PostHog + GA4 stand-in)`);
-  out(`  worker          ${endpoints.workerUrl}   (POST /ingest, /v1/t, /v1/batch; /metrics)`);
+  out(`  worker          ${endpoints.workerUrl}   (POST /ingest, /v1/t, /v1/batch)`);
+  out(`  worker metrics  ${endpoints.workerMetricsUrl}`);
   out(
     `  UDP forwarder   udp://${endpoints.udpEndpoint}   (health ${endpoints.healthUrl}/healthz, /metrics)`,
   );

@@ -16,7 +16,13 @@ import {
 const run = promisify(execFile);
 
 const SCRIPT = join(REPO_ROOT, 'packages/e2e/dist/local-pipeline.js');
-const EPHEMERAL = { FAKE_SINK_PORT: '0', WORKER_PORT: '0', UDP_PORT: '0', HEALTH_PORT: '0' };
+const EPHEMERAL = {
+  FAKE_SINK_PORT: '0',
+  WORKER_PORT: '0',
+  METRICS_PORT: '0',
+  UDP_PORT: '0',
+  HEALTH_PORT: '0',
+};
 
 interface Local {
   child: ChildProcess;
@@ -124,6 +130,15 @@ describe('the local pipeline command', () => {
     });
     const workerUrl = /worker\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(local.stdout())?.[1];
     expect((await fetch(`${workerUrl}/healthz`)).status).toBe(200);
+    // Metrics on the printed metrics listener, never on the public port.
+    const metricsUrl = /worker metrics\s+(http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(
+      local.stdout(),
+    )?.[1];
+    expect(metricsUrl).toBeDefined();
+    expect((await fetch(`${workerUrl}/metrics`)).status).toBe(404);
+    expect(await (await fetch(metricsUrl as string)).text()).toContain(
+      'runmat_worker_events_accepted_total',
+    );
 
     // The printed command, run as a user would paste it.
     const printed = /RUNMAT_CONFIG=(\S+) RUNMAT_TELEMETRY_KEY=(\S+) node (\S+) emit/.exec(

@@ -4,6 +4,12 @@ export const UDP_PORT = 7846;
 export const HEALTH_PORT = 9000;
 /** HTTP worker port. */
 export const WORKER_PORT = 8080;
+/**
+ * Worker metrics port (`GET /metrics`), bound to loopback by default: the
+ * public port never serves metrics. 9464 is the port OpenTelemetry's
+ * Prometheus exporter uses.
+ */
+export const WORKER_METRICS_PORT = 9464;
 /** Fake analytics sink port for local runs. */
 export const FAKE_SINK_PORT = 8787;
 

@@ -40,10 +40,10 @@ export class ForwarderProcess {
   /** The `listening` line's fields, once it appears. */
   async listening(): Promise<{ udpHost: string; udpPort: number; healthPort: number }> {
     await waitFor(
-      () => this.lines.some((l) => l.msg === 'listening') || this.exit !== undefined,
+      () => this.lines.some((l) => l.message === 'listening') || this.exit !== undefined,
       'the listening line',
     );
-    const line = this.lines.find((l) => l.msg === 'listening');
+    const line = this.lines.find((l) => l.message === 'listening');
     if (!line) throw new Error(`forwarder exited early: ${this.stderr}`);
     return line as unknown as { udpHost: string; udpPort: number; healthPort: number };
   }

@@ -1,10 +1,8 @@
 import { ROUTES } from '@runmat-telemetry/schema';
 import type { FastifyInstance } from 'fastify';
-import type { WorkerMetrics } from '../metrics.js';
 
-/** Settings for the probe and metrics routes. */
+/** Settings for the probe routes. */
 export interface HealthRouteOptions {
-  metrics: WorkerMetrics;
   /** Why the worker should not get traffic right now, or null when ready. */
   notReadyReason: () => 'shutting_down' | 'queue_full' | null;
 }
@@ -13,7 +11,10 @@ export interface HealthRouteOptions {
 // CORS preflights use it too (they carry no event; the POST after them is shed).
 export const ignorePressure = { pressureHandler: () => undefined };
 
-/** `GET /healthz`, `GET /readyz`, `GET /metrics`. */
+/**
+ * `GET /healthz`, `GET /readyz` on the public port. `/metrics` is served by
+ * the metrics listener (`metrics-app.ts`), never here.
+ */
 export function registerHealthRoutes(app: FastifyInstance, opts: HealthRouteOptions): void {
   app.get(ROUTES.healthz, { config: ignorePressure }, async () => ({ status: 'ok' }));
 
@@ -22,10 +23,5 @@ export function registerHealthRoutes(app: FastifyInstance, opts: HealthRouteOpti
     if (reason === null) return { status: 'ready' };
     reply.header('retry-after', '1');
     return reply.code(503).send({ status: 'not_ready', error: reason });
-  });
-
-  app.get(ROUTES.metrics, { config: ignorePressure }, async (_request, reply) => {
-    const text = await opts.metrics.render();
-    return reply.type(opts.metrics.registry.contentType).send(text);
   });
 }

@@ -3,8 +3,13 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** The JSON line a server logs once it is bound (`"msg":"listening"` plus its addresses). */
-export type ListeningLine = Record<string, unknown> & { msg: 'listening' };
+/**
+ * The JSON line a server logs once it is bound: `"message":"listening"` (the
+ * worker and forwarder write Cloud Logging's `message`), or `"msg":"listening"`
+ * (pino's default key, the fake sink's), plus its addresses.
+ */
+export type ListeningLine = Record<string, unknown> &
+  ({ message: 'listening' } | { msg: 'listening' });
 
 export interface ExitInfo {
   code: number | null;
@@ -117,7 +122,9 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
     if (!line.includes('"listening"')) return;
     try {
       const parsed = JSON.parse(line) as Record<string, unknown>;
-      if (parsed.msg === 'listening') resolveReady(parsed as ListeningLine);
+      if (parsed.message === 'listening' || parsed.msg === 'listening') {
+        resolveReady(parsed as ListeningLine);
+      }
     } catch {
       // Not JSON: not the line we wait for.
     }

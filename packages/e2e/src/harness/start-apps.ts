@@ -73,6 +73,8 @@ export function startSink(options: StartAppOptions = {}): Promise<HttpApp> {
 
 export interface WorkerOptions extends StartAppOptions {
   ingestionKey: string;
+  /** METRICS_PORT; 0 (the default) picks a free one. */
+  metricsPort?: number;
   /** Base URL of the sink (or real PostHog) used for POSTHOG_HOST. */
   posthogHost: string;
   posthogApiKey?: string;
@@ -80,16 +82,36 @@ export interface WorkerOptions extends StartAppOptions {
   ga?: { host: string; measurementId: string; apiSecret: string };
 }
 
+/** The worker: its public listener plus the metrics listener (`GET /metrics` only). */
+export interface WorkerApp extends HttpApp {
+  metricsPort: number;
+  /** `http://127.0.0.1:<metrics port>/metrics`: the public port answers 404 there. */
+  metricsUrl: string;
+}
+
 /** Starts the HTTP worker (`node apps/worker/dist/server.js`). */
-export function startWorker(options: WorkerOptions): Promise<HttpApp> {
-  return startHttpApp('worker', APP_PATHS.worker, options, {
+export async function startWorker(options: WorkerOptions): Promise<WorkerApp> {
+  const app = await startHttpApp('worker', APP_PATHS.worker, options, {
     INGESTION_KEY: options.ingestionKey,
     POSTHOG_API_KEY: options.posthogApiKey ?? 'phc_e2e_local_project',
     POSTHOG_HOST: options.posthogHost,
     GA_HOST: options.ga?.host,
     GA_MEASUREMENT_ID: options.ga?.measurementId,
     GA_API_SECRET: options.ga?.apiSecret,
+    METRICS_PORT: String(options.metricsPort ?? 0),
+    METRICS_HOST: '127.0.0.1',
   });
+  try {
+    const metricsPort = portOf(app.process.listening, 'metricsPort', 'worker');
+    return {
+      ...app,
+      metricsPort,
+      metricsUrl: `http://127.0.0.1:${metricsPort}${ROUTES.metrics}`,
+    };
+  } catch (err) {
+    await app.process.stop();
+    throw err;
+  }
 }
 
 export interface ForwarderOptions extends Omit<StartAppOptions, 'port'> {

@@ -7,11 +7,12 @@ import {
   startForwarder,
   startSink,
   startWorker,
+  type WorkerApp,
 } from './start-apps.js';
 
 export interface PipelineOptions {
   /** Ports to bind; each defaults to 0 (ephemeral). */
-  ports?: { sink?: number; worker?: number; udp?: number; health?: number };
+  ports?: { sink?: number; worker?: number; workerMetrics?: number; udp?: number; health?: number };
   /** Ingestion key shared by worker and forwarder (default: freshly generated). */
   ingestionKey?: string;
   /** Key the forwarder sends, when a test wants it to differ from the worker's. */
@@ -37,6 +38,7 @@ export interface PipelineEndpoints {
   /** The client's `http_endpoint`: the worker's `/v1/t`. */
   httpEndpoint: string;
   batchUrl: string;
+  /** The worker's metrics listener (`METRICS_PORT`); its public port has no `/metrics`. */
   workerMetricsUrl: string;
   /** The client's `udp_endpoint`: `127.0.0.1:<port>`. */
   udpEndpoint: string;
@@ -49,7 +51,7 @@ export interface PipelineEndpoints {
 /** Sink, worker and forwarder wired together on loopback. */
 export interface Pipeline extends AsyncDisposable {
   readonly sink: HttpApp;
-  readonly worker: HttpApp;
+  readonly worker: WorkerApp;
   readonly forwarder: ForwarderApp;
   readonly sinkApi: SinkApi;
   /** The development ingestion key the worker accepts. */
@@ -59,7 +61,7 @@ export interface Pipeline extends AsyncDisposable {
   readonly endpoints: PipelineEndpoints;
   /** Stops the worker (SIGTERM, graceful) and leaves the rest running. */
   stopWorker(): Promise<void>;
-  /** Starts the worker again on the same port, so the forwarder's URL stays valid. */
+  /** Starts the worker again on the same ports, so the forwarder's URL and the metrics URL stay valid. */
   startWorker(): Promise<void>;
   /** Stops every process, forwarder first so nothing is left mid-delivery. */
   close(): Promise<void>;
@@ -109,6 +111,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
 
     const workerOptions = {
       port: options.ports?.worker,
+      metricsPort: options.ports?.workerMetrics,
       logLevel,
       env: options.env?.worker,
       onLine: tag('worker'),
@@ -139,7 +142,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       workerUrl: worker.url,
       httpEndpoint: `${worker.url}${ROUTES.ingestV1}`,
       batchUrl: `${worker.url}${ROUTES.batch}`,
-      workerMetricsUrl: `${worker.url}${ROUTES.metrics}`,
+      workerMetricsUrl: worker.metricsUrl,
       udpEndpoint: forwarder.udpEndpoint,
       udpHost: forwarder.udpHost,
       udpPort: forwarder.udpPort,
@@ -164,7 +167,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       },
       async startWorker() {
         if (!worker.process.hasExited) throw new Error('worker is still running');
-        worker = await startWorker({ ...workerOptions, port: worker.port });
+        worker = await startWorker({
+          ...workerOptions,
+          port: worker.port,
+          metricsPort: worker.metricsPort,
+        });
       },
       close,
       async [Symbol.asyncDispose]() {
