@@ -16,12 +16,14 @@ import Fastify, {
 import { IngestionKeyVerifier } from './auth/ingestion-key.js';
 import type { WorkerConfig } from './config.js';
 import { DedupeWindow } from './dedupe/dedupe-window.js';
+import { RedisDedupe, type SharedDedupe } from './dedupe/shared-dedupe.js';
 import { type Forwarder, ForwardQueue } from './forward/forward-queue.js';
 import { Ga4Forwarder } from './forward/ga4-forwarder.js';
 import { PostHogForwarder } from './forward/posthog-forwarder.js';
 import { codeForFastifyError, RETRY_AFTER_SECONDS } from './http-errors.js';
 import { EventIntake } from './ingest/event-intake.js';
 import { redactQueries, workerLoggerOptions } from './logging.js';
+import { MemoryGuard, type MemorySampler } from './memory/memory-guard.js';
 import { WorkerMetrics } from './metrics.js';
 import { MAX_BATCH_ITEMS, registerBatchRoute } from './routes/batch-route.js';
 import { registerCors } from './routes/cors.js';
@@ -38,6 +40,10 @@ export interface AppDeps {
   now?: () => number;
   /** Fastify `logger` option; defaults to pino at `config.logLevel` with the key redacted. */
   logger?: FastifyServerOptions['logger'];
+  /** Replaces the Redis-backed shared dedupe built from `config.sharedDedupe`. */
+  sharedDedupe?: (log: FastifyBaseLogger, metrics: WorkerMetrics) => SharedDedupe | null;
+  /** Replaces the process memory sampler (RSS, heap) the memory guard reads. */
+  memorySampler?: MemorySampler;
 }
 
 /** What the app exposes to its process (server.ts) and tests. */
@@ -45,6 +51,10 @@ export interface WorkerApp {
   app: FastifyInstance;
   metrics: WorkerMetrics;
   queue: ForwardQueue;
+  /** The memory budget's guard: pressure lines, last sample, peak RSS. */
+  memory: MemoryGuard;
+  /** Dedupe across instances, or null (the local window alone). */
+  shared: SharedDedupe | null;
 }
 
 /** Log levels at which the per-request `info` line is not written (so not built either). */
@@ -126,16 +136,38 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     app.log.child({ component: 'forward' }),
     metrics,
   );
-  const queue = new ForwardQueue(forwarders, config.queueCapacity);
+  const queue = new ForwardQueue(forwarders, config.queueCapacity, config.queueMaxBytes);
+  const dedupeLog = app.log.child({ component: 'dedupe' });
+  const shared: SharedDedupe | null = deps.sharedDedupe
+    ? deps.sharedDedupe(dedupeLog, metrics)
+    : config.sharedDedupe === null
+      ? null
+      : new RedisDedupe({
+          ...config.sharedDedupe,
+          ttlMs: config.dedupeWindowMs,
+          metrics,
+          log: dedupeLog,
+        });
+  if (shared === null) metrics.dropSharedDedupeMetrics();
   const intake = new EventIntake({
     queue,
     dedupe: new DedupeWindow(config.dedupeWindowMs, config.dedupeMaxEntries),
+    shared,
     metrics,
     forwardClientIp: config.forwardClientIp,
     now: deps.now ?? Date.now,
   });
+  const memory = new MemoryGuard(config.memory, deps.memorySampler);
+  metrics.memoryBudget.set(config.memory.budgetBytes);
+  const PRESSURE_VALUE = { shed: 2, not_ready: 1 } as const;
   metrics.onCollect(() => {
-    for (const f of forwarders) metrics.queueDepth.labels(f.destination).set(f.pending());
+    for (const f of forwarders) {
+      metrics.queueDepth.labels(f.destination).set(f.pending());
+      if (f.pendingBytes) metrics.queueBytes.labels(f.destination).set(f.pendingBytes());
+    }
+    metrics.memoryRss.set(memory.current.rss);
+    const pressure = memory.pressure();
+    metrics.memoryPressure.set(pressure === null ? 0 : PRESSURE_VALUE[pressure]);
   });
 
   let closing = false;
@@ -147,6 +179,7 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
       metrics,
       isClosing: () => closing,
       lacksRoom: (n) => !queue.hasRoom(n),
+      shedMemory: () => memory.shouldShed(),
       minRoom,
       queryKey,
     });
@@ -204,6 +237,8 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     const total = Object.values(lost).reduce((a, b) => a + (b ?? 0), 0);
     if (total > 0) app.log.error({ lost }, 'accepted events lost at shutdown');
     else app.log.info('forward queues drained');
+    memory.close();
+    await shared?.close();
   });
 
   if (config.maxEventLoopDelayMs > 0 || config.maxHeapUsedBytes > 0) {
@@ -283,8 +318,15 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
   });
   registerHealthRoutes(app, {
     metrics,
-    notReadyReason: () => (closing ? 'shutting_down' : queue.isFull() ? 'queue_full' : null),
+    notReadyReason: () =>
+      closing
+        ? 'shutting_down'
+        : queue.isFull()
+          ? 'queue_full'
+          : memory.pressure() !== null
+            ? 'memory_pressure'
+            : null,
   });
 
-  return { app, metrics, queue };
+  return { app, metrics, queue, memory, shared };
 }

@@ -6,7 +6,7 @@ import type { WorkerMetrics } from '../metrics.js';
 export interface HealthRouteOptions {
   metrics: WorkerMetrics;
   /** Why the worker should not get traffic right now, or null when ready. */
-  notReadyReason: () => 'shutting_down' | 'queue_full' | null;
+  notReadyReason: () => 'shutting_down' | 'queue_full' | 'memory_pressure' | null;
 }
 
 // Probes must answer even when the worker sheds load: that is when operators look.
