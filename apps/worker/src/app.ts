@@ -178,7 +178,7 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
       verifier,
       metrics,
       isClosing: () => closing,
-      lacksRoom: (n) => !queue.hasRoom(n),
+      lacksRoom: (n) => !queue.hasHeadroom(n),
       shedMemory: () => memory.shouldShed(),
       minRoom,
       queryKey,

@@ -68,6 +68,24 @@ export class ForwardQueue {
     return true;
   }
 
+  /**
+   * The guard's cheaper question, before a body is read: is there room for
+   * `n` events, counting at most a tenth of the byte bound for them (a
+   * maximal batch must not be refused by an estimate when the bound is small)?
+   */
+  hasHeadroom(n: number): boolean {
+    const events = this.reservedEvents + n;
+    for (let i = 0; i < this.forwarders.length; i++) {
+      const f = this.forwarders[i]!;
+      if (f.pending() + events > this.capacity) return false;
+      if (f.pendingBytes !== undefined) {
+        const want = Math.min(events * this.avgBytes[i]!, this.capacityBytes / 10);
+        if (f.pendingBytes() + want > this.capacityBytes) return false;
+      }
+    }
+    return true;
+  }
+
   /** Sets room for `n` events aside, or returns null when it is not there. */
   reserve(n: number): Reservation | null {
     if (!this.hasRoom(n)) return null;
