@@ -219,11 +219,17 @@ describe('the memory budget', () => {
       notReadyRssBytes: Math.floor(512 * MIB * 0.6),
       shedRssBytes: Math.floor(512 * MIB * 0.7),
     });
-    expect(c.queueMaxBytes).toBe(Math.floor(512 * MIB * 0.12));
+    // Each queue gets 12% of what the worker's idle 96 MiB leaves.
+    expect(c.queueMaxBytes).toBe(Math.floor((512 - 96) * MIB * 0.12));
     expect(c.dedupeMaxEntries).toBe(Math.floor((512 * MIB * 0.02) / 32));
     const twice = loadWorkerConfig({ ...base, MEMORY_LIMIT_MIB: '1024' }, machine());
-    expect(twice.queueMaxBytes).toBe(c.queueMaxBytes * 2);
+    expect(twice.queueMaxBytes).toBe(Math.floor((1024 - 96) * MIB * 0.12));
     expect(twice.memory.oldSpaceMiB).toBe(512);
+    expect(twice.memory.maxSemiSpaceMiB).toBe(32);
+    expect(loadWorkerConfig({ ...base, MEMORY_LIMIT_MIB: '256' }, machine()).memory).toMatchObject({
+      oldSpaceMiB: 128,
+      maxSemiSpaceMiB: 16,
+    });
     // Explicit settings win over the budget's.
     const set = loadWorkerConfig(
       { ...base, MEMORY_LIMIT_MIB: '512', QUEUE_MAX_BYTES: '2097152', DEDUPE_MAX_ENTRIES: '1000' },

@@ -28,15 +28,23 @@ export const CGROUP_V1_LIMIT = '/sys/fs/cgroup/memory/memory.limit_in_bytes';
 const MIB = 1024 * 1024;
 
 /**
+ * RSS of an idle worker (Node, its modules, 16 posthog-node lanes, the
+ * dedupe window's arrays): measured at 92-95 MiB with `node dist/server.js`
+ * on Node 20. It is there whatever the load, so the queues are sized from
+ * what is left of the budget after it.
+ */
+export const BASELINE_RSS_MIB = 96;
+
+/**
  * Shares of the budget. The queues are the only thing that grows with load
- * (everything else is bounded per request or fixed), so they get a fixed
- * share each, and the lines below leave room for the rest: Node itself
- * (~50 MiB), V8's young generation (up to 3 x 32 MiB semi-spaces with the
- * image's NODE_OPTIONS), requests being parsed, batches being gzipped and
- * sent. Measured with `pnpm bench` (the overload phase), see the README.
+ * (everything else is bounded per request or fixed), so they get a share
+ * each of what the baseline leaves, and the lines below leave room for the
+ * rest: V8's young generation (3 semi-spaces), requests being parsed,
+ * batches being gzipped and sent. Measured with `pnpm bench` (the overload
+ * phase), see the README.
  */
 export const MEMORY_SHARES = {
-  /** Forward queue per destination (PostHog and GA4 each), in bytes of held events. */
+  /** Forward queue per destination (PostHog and GA4 each), of (budget - baseline), in bytes of held events. */
   queuePerDestination: 0.12,
   /** The local dedupe window (its typed arrays). */
   dedupeWindow: 0.02,
@@ -114,6 +122,11 @@ export interface MemoryPlan {
   source: BudgetSource;
   /** `--max-old-space-size` in MiB. */
   oldSpaceMiB: number;
+  /**
+   * Largest `--max-semi-space-size` (MiB) the budget affords: 32 (what the
+   * image sets) from 512 MiB up, a sixteenth of the budget below.
+   */
+  maxSemiSpaceMiB: number;
   /** Bytes of held events per forward destination before 503 queue_full. */
   queueBytesPerDestination: number;
   /** Entries of the local dedupe window. */
@@ -133,7 +146,11 @@ export function planMemory(budget: MemoryBudget): MemoryPlan {
     budgetBytes: b,
     source: budget.source,
     oldSpaceMiB,
-    queueBytesPerDestination: Math.floor(b * MEMORY_SHARES.queuePerDestination),
+    maxSemiSpaceMiB: Math.max(4, Math.min(32, Math.floor(b / MIB / 16))),
+    queueBytesPerDestination: Math.max(
+      MIB,
+      Math.floor((b - BASELINE_RSS_MIB * MIB) * MEMORY_SHARES.queuePerDestination),
+    ),
     dedupeEntries: Math.floor((b * MEMORY_SHARES.dedupeWindow) / DEDUPE_BYTES_PER_ENTRY),
     notReadyRssBytes: Math.floor(b * MEMORY_SHARES.notReady),
     shedRssBytes: Math.floor(b * MEMORY_SHARES.shed),
@@ -144,4 +161,20 @@ export function planMemory(budget: MemoryBudget): MemoryPlan {
 /** The V8 flag the container entrypoint adds to NODE_OPTIONS for this plan. */
 export function oldSpaceFlag(plan: MemoryPlan): string {
   return `--max-old-space-size=${plan.oldSpaceMiB}`;
+}
+
+/**
+ * The V8 flags the entrypoint appends to `nodeOptions` (V8 takes the last
+ * of a repeated flag): the old space from the budget unless nodeOptions sets
+ * it (an operator's choice), and the semi-space capped by the budget when
+ * nodeOptions asks for more (the image's 32 MiB is too much for a small
+ * container) or says nothing and the budget is under 512 MiB.
+ */
+export function heapFlags(plan: MemoryPlan, nodeOptions: string): string[] {
+  const flags: string[] = [];
+  if (!/--max-old-space-size[=\s]/.test(nodeOptions)) flags.push(oldSpaceFlag(plan));
+  const semi = [...nodeOptions.matchAll(/--max-semi-space-size[=\s]+(\d+)/g)].pop()?.[1];
+  const asked = semi === undefined ? 16 : Number(semi);
+  if (asked > plan.maxSemiSpaceMiB) flags.push(`--max-semi-space-size=${plan.maxSemiSpaceMiB}`);
+  return flags;
 }
