@@ -133,7 +133,11 @@ export class RedisDedupe implements SharedDedupe {
     const exec = pipeline.exec();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.opts.timeoutMs);
+      // Timers run before I/O in each turn of the event loop: after a stall
+      // of our own (GC, a big batch) the timer and Redis's answer can both be
+      // due at once. setImmediate runs after the I/O phase, so an answer
+      // that has already arrived wins; only a Redis that is really slow loses.
+      timer = setTimeout(() => setImmediate(() => resolve('timeout')), this.opts.timeoutMs);
     });
     let result: Awaited<typeof exec> | 'timeout' | Error;
     try {
