@@ -39,4 +39,9 @@ locals {
   labels = {
     app = "runmat-telemetry"
   }
+
+  # worker_memory in MiB (512Mi -> 512, 1Gi -> 1024): the worker's
+  # MEMORY_LIMIT_MIB, so it sizes itself from the limit Cloud Run enforces
+  # rather than guessing from a cgroup file.
+  worker_memory_mib = endswith(var.worker_memory, "Gi") ? tonumber(trimsuffix(var.worker_memory, "Gi")) * 1024 : tonumber(trimsuffix(var.worker_memory, "Mi"))
 }

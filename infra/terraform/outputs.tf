@@ -62,3 +62,14 @@ output "secret_ids" {
   description = "Secret Manager secret ids, for `gcloud secrets versions add`."
   value       = { for k, s in google_secret_manager_secret.this : k => s.secret_id }
 }
+
+output "dedupe_redis" {
+  description = "The shared-dedupe Memorystore instance (host, port, tier, GB) and the secret holding its rediss:// URL; null when dedupe_redis_enabled is false."
+  value = local.dedupe_enabled ? {
+    host           = google_redis_instance.dedupe[0].host
+    port           = google_redis_instance.dedupe[0].port
+    tier           = google_redis_instance.dedupe[0].tier
+    memory_size_gb = google_redis_instance.dedupe[0].memory_size_gb
+    url_secret     = google_secret_manager_secret.dedupe_redis_url[0].secret_id
+  } : null
+}

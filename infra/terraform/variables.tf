@@ -195,12 +195,68 @@ variable "worker_cpu" {
 
 variable "worker_memory" {
   type        = string
-  description = "Memory limit per worker instance (Kubernetes quantity, e.g. 512Mi)."
+  description = "Memory limit per worker instance (Kubernetes quantity, e.g. 512Mi). Also the worker's MEMORY_LIMIT_MIB: its forward queues (bytes), dedupe window and V8 heap are sized from it. 512Mi: the worker bench's 5x overload peaked at 302 MiB (59%) with this budget."
   default     = "512Mi"
 
   validation {
     condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory))
     error_message = "worker_memory must be a quantity such as 512Mi or 1Gi."
+  }
+
+  validation {
+    # An idle worker is ~96 MiB; below 256 MiB it would shed most traffic on memory alone.
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.worker_memory)) ? (endswith(var.worker_memory, "Gi") ? tonumber(trimsuffix(var.worker_memory, "Gi")) * 1024 : tonumber(trimsuffix(var.worker_memory, "Mi"))) >= 256 : true
+    error_message = "worker_memory must be at least 256Mi."
+  }
+}
+
+variable "dedupe_redis_enabled" {
+  type        = bool
+  description = "Share the worker's dedupe across Cloud Run instances through Memorystore for Redis (AUTH, in-transit TLS, reached by Direct VPC egress). Without it each instance dedupes alone, and an event whose UDP and HTTP copies land on different instances reaches GA4 twice."
+  default     = true
+}
+
+variable "dedupe_redis_tier" {
+  type        = string
+  description = "Memorystore tier: BASIC (one node; during maintenance or a failure the workers fail open to their local windows) or STANDARD_HA (a replica in another zone, automatic failover, about 1.3x the price)."
+  default     = "BASIC"
+
+  validation {
+    condition     = contains(["BASIC", "STANDARD_HA"], var.dedupe_redis_tier)
+    error_message = "dedupe_redis_tier must be BASIC or STANDARD_HA."
+  }
+}
+
+variable "dedupe_redis_memory_size_gb" {
+  type        = number
+  description = "Memorystore capacity in GB (1 is the smallest). A claim costs ~150 bytes in Redis and lives for DEDUPE_WINDOW_MS (10 min): 1 GB holds ~6 million, a window of ~10,000 distinct events/s sustained; see infra/README.md, Cost and sizing."
+  default     = 1
+
+  validation {
+    condition     = var.dedupe_redis_memory_size_gb >= 1 && var.dedupe_redis_memory_size_gb <= 300 && floor(var.dedupe_redis_memory_size_gb) == var.dedupe_redis_memory_size_gb
+    error_message = "dedupe_redis_memory_size_gb must be a whole number between 1 and 300."
+  }
+}
+
+variable "dedupe_redis_version" {
+  type        = string
+  description = "Memorystore Redis version (REDIS_7_2, REDIS_7_0, REDIS_6_X): anything with SET NX PX and TLS."
+  default     = "REDIS_7_2"
+
+  validation {
+    condition     = can(regex("^REDIS_[6-9]_[0-9X]$", var.dedupe_redis_version))
+    error_message = "dedupe_redis_version must be REDIS_6_X or later (e.g. REDIS_7_2): TLS needs Redis 6."
+  }
+}
+
+variable "worker_subnet_cidr" {
+  type        = string
+  description = "Subnet the worker's Cloud Run instances take addresses from for Direct VPC egress (to Memorystore). Cloud Run uses up to two addresses per instance while scaling; a /24 leaves room far beyond worker_max_instances."
+  default     = "10.20.1.0/24"
+
+  validation {
+    condition     = can(cidrhost(var.worker_subnet_cidr, 0)) ? tonumber(split("/", var.worker_subnet_cidr)[1]) <= 26 : false
+    error_message = "worker_subnet_cidr must be an IPv4 CIDR of /26 or larger (Direct VPC egress needs at least a /26)."
   }
 }
 

@@ -14,6 +14,8 @@ locals {
     METRICS_HOST = "0.0.0.0"
     # Log lines carry projects/<project>/traces/<id>, which Cloud Logging links to Cloud Trace.
     GOOGLE_CLOUD_PROJECT = var.project_id
+    # The container's limit, so queues, dedupe window and V8 heap are sized to it.
+    MEMORY_LIMIT_MIB = tostring(local.worker_memory_mib)
   }
 
   # env var name => secret id; read by secret_key_ref, never as a plain value.
@@ -58,6 +60,19 @@ resource "google_cloud_run_v2_service" "worker" {
       max_instance_count = var.worker_max_instances
     }
 
+    # Direct VPC egress to Memorystore (dedupe.tf): private ranges go through
+    # the VPC, everything else (PostHog, GA4, Google APIs) leaves as before.
+    dynamic "vpc_access" {
+      for_each = local.dedupe_enabled ? [google_compute_subnetwork.worker[0].id] : []
+      content {
+        network_interfaces {
+          network    = google_compute_network.telemetry.id
+          subnetwork = vpc_access.value
+        }
+        egress = "PRIVATE_RANGES_ONLY"
+      }
+    }
+
     containers {
       name  = "worker"
       image = var.worker_image
@@ -82,6 +97,7 @@ resource "google_cloud_run_v2_service" "worker" {
           local.worker_env,
           { for k, v in local.worker_ga_env : k => v if local.ga_enabled },
           { for k, v in local.worker_cors_env : k => v if local.cors_enabled },
+          { for k, v in local.worker_dedupe_env : k => v if local.dedupe_enabled },
         )
         content {
           name  = env.key
@@ -96,6 +112,19 @@ resource "google_cloud_run_v2_service" "worker" {
           value_source {
             secret_key_ref {
               secret  = google_secret_manager_secret.this[env.value].secret_id
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      dynamic "env" {
+        for_each = { for k, v in local.worker_dedupe_secret_env : k => v if local.dedupe_enabled }
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.dedupe_redis_url[0].secret_id
               version = "latest"
             }
           }
@@ -176,6 +205,8 @@ resource "google_cloud_run_v2_service" "worker" {
     google_secret_manager_secret_iam_member.worker,
     google_secret_manager_secret_iam_member.worker_run_monitoring,
     google_secret_manager_secret_version.worker_run_monitoring,
+    google_secret_manager_secret_iam_member.worker_dedupe,
+    google_secret_manager_secret_version.dedupe_redis_url,
   ]
 }
 

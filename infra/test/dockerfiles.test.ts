@@ -46,6 +46,13 @@ describe.each([
       expect(flags).toMatch(/^--max-semi-space-size=\d+$/);
       const env = runtime.find((l) => l.startsWith('ENV '))!;
       expect(env.split(/\s+/)).toContain(`NODE_OPTIONS=${flags}`);
+      // V8's old space comes from the memory budget: the entrypoint adds it, then execs CMD.
+      expect(runtime).toContain('ENTRYPOINT ["sh", "bin/worker-entrypoint.sh"]');
+      const entrypoint = await read('apps/worker/bin/worker-entrypoint.sh');
+      expect(entrypoint).toContain('node dist/memory/heap-flag.js');
+      expect(entrypoint).toMatch(/exec "\$@"\s*$/);
+      const pkg = JSON.parse(await read('apps/worker/package.json')) as { files: string[] };
+      expect(pkg.files).toContain('bin');
     }
     const exposed = runtime
       .find((l) => l.startsWith('EXPOSE '))!

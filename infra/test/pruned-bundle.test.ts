@@ -51,11 +51,17 @@ async function prune(app: 'worker' | 'udp-forwarder'): Promise<string> {
 }
 
 /** Checks the bundle is production-only and self-contained. */
-async function expectSelfContained(dir: string, devOnly: string[]): Promise<void> {
+async function expectSelfContained(
+  dir: string,
+  devOnly: string[],
+  alsoFiles: string[] = [],
+): Promise<void> {
   // package.json#files plus what npm always packs (README, LICENSE); no sources or configs.
   const entries = await readdir(dir);
-  expect(entries).toEqual(expect.arrayContaining(['dist', 'node_modules', 'package.json']));
-  for (const entry of entries) {
+  expect(entries).toEqual(
+    expect.arrayContaining(['dist', 'node_modules', 'package.json', ...alsoFiles]),
+  );
+  for (const entry of entries.filter((e) => !alsoFiles.includes(e))) {
     expect(entry).toMatch(/^(dist|node_modules|package\.json|README(\.md)?|LICEN[CS]E(\.md)?)$/i);
   }
   const schema = join(dir, 'node_modules/@runmat-telemetry/schema');
@@ -86,12 +92,20 @@ describe('pruned app bundles', () => {
 
   it('worker: starts from a temp directory and answers its health routes', async () => {
     const dir = await prune('worker');
-    await expectSelfContained(dir, [
-      '@runmat-telemetry/fake-sink',
-      'autocannon',
-      'fast-check',
-      'vitest',
-    ]);
+    // bin/: the image's entrypoint (V8 heap from the memory budget).
+    await expectSelfContained(
+      dir,
+      [
+        '@runmat-telemetry/fake-sink',
+        '@runmat-telemetry/test-kit',
+        'autocannon',
+        'fast-check',
+        'vitest',
+      ],
+      ['bin'],
+    );
+    // The shared-dedupe client ships in the bundle.
+    expect((await lstat(join(dir, 'node_modules/ioredis/package.json'))).isFile()).toBe(true);
 
     running = await startApp(dir, {
       [WORKER_ENV.port]: '0',
@@ -116,6 +130,32 @@ describe('pruned app bundles', () => {
     const metrics = await fetch(String(running.listening.metricsUrl));
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('runmat_worker_queue_depth');
+    expect(await running.stop()).toBe(0);
+
+    // As the image runs it: the entrypoint sizes V8 from MEMORY_LIMIT_MIB, then execs node.
+    running = await startApp(
+      dir,
+      {
+        [WORKER_ENV.port]: '0',
+        [WORKER_ENV.host]: '127.0.0.1',
+        [WORKER_ENV.ingestionKeys]: 'bundle-test-key',
+        [WORKER_ENV.posthogApiKey]: 'phc_bundle_test',
+        [WORKER_ENV.posthogHost]: `http://127.0.0.1:${await unusedPort()}`,
+        [WORKER_ENV.logLevel]: 'info',
+        [WORKER_ENV.memoryLimitMib]: '512',
+        NODE_OPTIONS: '--max-semi-space-size=32',
+      },
+      15_000,
+      ['sh', 'bin/worker-entrypoint.sh', process.execPath, 'dist/server.js'],
+    );
+    const budget = running
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"message":"memory budget"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(budget).toHaveLength(1);
+    // 256 MiB of old space (half the budget) plus three 32 MiB semi-spaces.
+    expect(budget[0]).toMatchObject({ budgetMiB: 512, heapLimitMiB: 256 + 96 });
     expect(await running.stop()).toBe(0);
   });
 

@@ -70,6 +70,7 @@ describe('module layout', () => {
       'registry.tf',
       'secrets.tf',
       'iam.tf',
+      'dedupe.tf',
     ]) {
       expect(tf.files).toContain(f);
     }
@@ -156,10 +157,12 @@ describe('contract with the apps', () => {
       ...Object.keys(localMap(tf, 'worker_env')),
       ...Object.keys(localMap(tf, 'worker_ga_env')),
       ...Object.keys(localMap(tf, 'worker_cors_env')),
+      ...Object.keys(localMap(tf, 'worker_dedupe_env')),
     ];
     const secret = [
       ...Object.keys(localMap(tf, 'worker_secret_env')),
       ...Object.keys(localMap(tf, 'worker_ga_secret_env')),
+      ...Object.keys(localMap(tf, 'worker_dedupe_secret_env')),
     ];
     for (const name of plain) {
       expect(workerEnvNames, `worker does not read ${name}`).toContain(name);
@@ -184,7 +187,9 @@ describe('contract with the apps', () => {
 
   it('names in local.secret_env the same env vars the workloads read', () => {
     const secretEnv = localMap(tf, 'secret_env') as Record<string, string>;
-    expect(new Set(Object.values(secretEnv))).toEqual(secretEnvNames);
+    // The Redis URL's secret exists only with shared dedupe on (dedupe.tf), apart from these.
+    const dedupe = localMap(tf, 'worker_dedupe_secret_env') as Record<string, string>;
+    expect(new Set([...Object.values(secretEnv), ...Object.keys(dedupe)])).toEqual(secretEnvNames);
     expect(Object.keys(localMap(tf, 'secret_values')).sort()).toEqual(
       Object.keys(secretEnv).sort(),
     );
@@ -284,9 +289,13 @@ describe('worker on Cloud Run v2', () => {
     );
     expect(blocks(container, 'env')).toEqual([]);
     const envs = dynamicBlocks(container, 'env');
-    expect(envs).toHaveLength(2);
+    // Plain values, the secrets, and the shared-dedupe URL's secret (dedupe.tf).
+    expect(envs).toHaveLength(3);
+    expect(envs.filter((e) => 'value' in e.content)).toHaveLength(1);
     const plain = envs.find((e) => 'value' in e.content)!;
-    const secret = envs.find((e) => 'value_source' in e.content)!;
+    const secret = envs.find(
+      (e) => 'value_source' in e.content && e.forEach.includes('local.worker_secret_env'),
+    )!;
     expect(plain.forEach).toContain('local.worker_env');
     expect(plain.forEach).toContain('local.worker_ga_env');
     expect(plain.forEach).toContain('local.worker_cors_env');

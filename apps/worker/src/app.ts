@@ -16,12 +16,14 @@ import Fastify, {
 import { IngestionKeyVerifier } from './auth/ingestion-key.js';
 import type { WorkerConfig } from './config.js';
 import { DedupeWindow } from './dedupe/dedupe-window.js';
+import { RedisDedupe, type SharedDedupe } from './dedupe/shared-dedupe.js';
 import { type Forwarder, ForwardQueue } from './forward/forward-queue.js';
 import { Ga4Forwarder } from './forward/ga4-forwarder.js';
 import { PostHogForwarder } from './forward/posthog-forwarder.js';
 import { codeForFastifyError, RETRY_AFTER_SECONDS } from './http-errors.js';
 import { EventIntake } from './ingest/event-intake.js';
 import { redactQueries, traceChildLoggerFactory, workerLoggerOptions } from './logging.js';
+import { MemoryGuard, type MemorySampler } from './memory/memory-guard.js';
 import { WorkerMetrics } from './metrics.js';
 import { buildMetricsApp } from './metrics-app.js';
 import { MAX_BATCH_ITEMS, registerBatchRoute } from './routes/batch-route.js';
@@ -39,6 +41,10 @@ export interface AppDeps {
   now?: () => number;
   /** Fastify `logger` option; defaults to pino at `config.logLevel` with the key redacted. */
   logger?: FastifyServerOptions['logger'];
+  /** Replaces the Redis-backed shared dedupe built from `config.sharedDedupe`. */
+  sharedDedupe?: (log: FastifyBaseLogger, metrics: WorkerMetrics) => SharedDedupe | null;
+  /** Replaces the process memory sampler (RSS, heap) the memory guard reads. */
+  memorySampler?: MemorySampler;
 }
 
 /** What the app exposes to its process (server.ts) and tests. */
@@ -49,6 +55,10 @@ export interface WorkerApp {
   metricsApp: FastifyInstance;
   metrics: WorkerMetrics;
   queue: ForwardQueue;
+  /** The memory budget's guard: pressure lines, last sample, peak RSS. */
+  memory: MemoryGuard;
+  /** Dedupe across instances, or null (the local window alone). */
+  shared: SharedDedupe | null;
 }
 
 /** Log levels at which the per-request `info` line is not written (so not built either). */
@@ -132,19 +142,39 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     app.log.child({ component: 'forward' }),
     metrics,
   );
-  const queue = new ForwardQueue(forwarders, config.queueCapacity);
+  const queue = new ForwardQueue(forwarders, config.queueCapacity, config.queueMaxBytes);
+  const dedupeLog = app.log.child({ component: 'dedupe' });
+  const shared: SharedDedupe | null = deps.sharedDedupe
+    ? deps.sharedDedupe(dedupeLog, metrics)
+    : config.sharedDedupe === null
+      ? null
+      : new RedisDedupe({
+          ...config.sharedDedupe,
+          ttlMs: config.dedupeWindowMs,
+          metrics,
+          log: dedupeLog,
+        });
+  if (shared === null) metrics.dropSharedDedupeMetrics();
   const intake = new EventIntake({
     queue,
     dedupe: new DedupeWindow(config.dedupeWindowMs, config.dedupeMaxEntries),
+    shared,
     metrics,
     forwardClientIp: config.forwardClientIp,
     now: deps.now ?? Date.now,
   });
+  const memory = new MemoryGuard(config.memory, deps.memorySampler);
+  metrics.memoryBudget.set(config.memory.budgetBytes);
+  const PRESSURE_VALUE = { shed: 2, not_ready: 1 } as const;
   metrics.onCollect(() => {
     for (const f of forwarders) {
       metrics.queueDepth.labels(f.destination).set(f.pending());
       metrics.queueCapacity.labels(f.destination).set(queue.capacity);
+      if (f.pendingBytes) metrics.queueBytes.labels(f.destination).set(f.pendingBytes());
     }
+    metrics.memoryRss.set(memory.current.rss);
+    const pressure = memory.pressure();
+    metrics.memoryPressure.set(pressure === null ? 0 : PRESSURE_VALUE[pressure]);
   });
   const metricsApp = buildMetricsApp(metrics, app.log.child({ listener: 'metrics' }));
 
@@ -156,7 +186,8 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
       verifier,
       metrics,
       isClosing: () => closing,
-      lacksRoom: (n) => !queue.hasRoom(n),
+      lacksRoom: (n) => !queue.hasHeadroom(n),
+      shedMemory: () => memory.shouldShed(),
       minRoom,
       queryKey,
     });
@@ -218,6 +249,8 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     const total = Object.values(lost).reduce((a, b) => a + (b ?? 0), 0);
     if (total > 0) app.log.error({ lost }, 'accepted events lost at shutdown');
     else app.log.info('forward queues drained');
+    memory.close();
+    await shared?.close();
     // Last, so the drain's final counts can still be scraped while it runs.
     await metricsApp.close();
   });
@@ -298,8 +331,15 @@ export function buildApp(config: WorkerConfig, deps: AppDeps = {}): WorkerApp {
     registerBatchRoute(scope, { intake, metrics, bodyLimit: config.batchBodyLimit });
   });
   registerHealthRoutes(app, {
-    notReadyReason: () => (closing ? 'shutting_down' : queue.isFull() ? 'queue_full' : null),
+    notReadyReason: () =>
+      closing
+        ? 'shutting_down'
+        : queue.isFull()
+          ? 'queue_full'
+          : memory.pressure() !== null
+            ? 'memory_pressure'
+            : null,
   });
 
-  return { app, metricsApp, metrics, queue };
+  return { app, metricsApp, metrics, queue, memory, shared };
 }

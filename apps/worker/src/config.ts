@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import {
   DEFAULT_GA_HOST,
   DEFAULT_POSTHOG_HOST,
@@ -5,6 +6,15 @@ import {
   WORKER_METRICS_PORT,
   WORKER_PORT,
 } from '@runmat-telemetry/schema';
+import {
+  MAX_MEMORY_BUDGET_MIB,
+  type MemoryPlan,
+  MIN_MEMORY_BUDGET_MIB,
+  planMemory,
+  type ReadText,
+  readTextFile,
+  resolveMemoryBudget,
+} from './memory/memory-budget.js';
 
 /**
  * Config field -> environment variable. The first block is the contract in
@@ -24,6 +34,8 @@ export const WORKER_ENV = {
   metricsPort: 'METRICS_PORT',
   metricsHost: 'METRICS_HOST',
   googleCloudProject: 'GOOGLE_CLOUD_PROJECT',
+  dedupeRedisUrl: 'DEDUPE_REDIS_URL',
+  memoryLimitMib: 'MEMORY_LIMIT_MIB',
   trustProxy: 'TRUST_PROXY',
   forwardClientIp: 'FORWARD_CLIENT_IP',
   rateLimitMax: 'RATE_LIMIT_MAX',
@@ -32,8 +44,14 @@ export const WORKER_ENV = {
   requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS',
   queueCapacity: 'QUEUE_CAPACITY',
+  queueMaxBytes: 'QUEUE_MAX_BYTES',
   dedupeWindowMs: 'DEDUPE_WINDOW_MS',
   dedupeMaxEntries: 'DEDUPE_MAX_ENTRIES',
+  dedupeRedisCa: 'DEDUPE_REDIS_CA',
+  dedupeRedisTimeoutMs: 'DEDUPE_REDIS_TIMEOUT_MS',
+  dedupeRedisBreakerFailures: 'DEDUPE_REDIS_BREAKER_FAILURES',
+  dedupeRedisBreakerCooldownMs: 'DEDUPE_REDIS_BREAKER_COOLDOWN_MS',
+  dedupeRedisPrefix: 'DEDUPE_REDIS_PREFIX',
   singleBodyLimit: 'SINGLE_BODY_LIMIT_BYTES',
   batchBodyLimit: 'BATCH_BODY_LIMIT_BYTES',
   posthogBatchSize: 'POSTHOG_BATCH_SIZE',
@@ -53,8 +71,13 @@ export const WORKER_ENV = {
   shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
 } as const;
 
-/** Variables whose values must never be logged. */
-export const WORKER_SECRET_ENV = ['INGESTION_KEY', 'POSTHOG_API_KEY', 'GA_API_SECRET'] as const;
+/** Variables whose values must never be logged (the Redis URL carries its AUTH password). */
+export const WORKER_SECRET_ENV = [
+  'INGESTION_KEY',
+  'POSTHOG_API_KEY',
+  'GA_API_SECRET',
+  'DEDUPE_REDIS_URL',
+] as const;
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -72,6 +95,22 @@ export interface Ga4Config {
   measurementId: string;
   apiSecret: string;
   host: string;
+}
+
+/** Shared dedupe across instances (DEDUPE_REDIS_URL is set). */
+export interface SharedDedupeConfig {
+  /** `redis://` or `rediss://` URL, with the AUTH password if any. Secret. */
+  url: string;
+  /** PEM CA bundle for `rediss://` (DEDUPE_REDIS_CA), else the system's CAs. */
+  ca: string | undefined;
+  /** Longest a claim may take before the intake goes on without it. */
+  timeoutMs: number;
+  /** Consecutive failures that open the circuit breaker. */
+  breakerFailures: number;
+  /** How long an open circuit skips Redis before one probe is let through. */
+  breakerCooldownMs: number;
+  /** Key namespace. */
+  prefix: string;
 }
 
 /** Validated worker configuration. */
@@ -116,8 +155,15 @@ export interface WorkerConfig {
   keepAliveTimeoutMs: number;
   /** Events held for forwarding (per destination) before new requests get 503. */
   queueCapacity: number;
+  /** Bytes held for forwarding (per destination) before new requests get 503; from the memory budget. */
+  queueMaxBytes: number;
   dedupeWindowMs: number;
+  /** Bound on the local window; from the memory budget unless DEDUPE_MAX_ENTRIES is set. */
   dedupeMaxEntries: number;
+  /** Null: the in-process window alone. */
+  sharedDedupe: SharedDedupeConfig | null;
+  /** The memory budget and what it sizes (MEMORY_LIMIT_MIB, else the cgroup limit, else 512 MiB). */
+  memory: MemoryPlan;
   singleBodyLimit: number;
   batchBodyLimit: number;
   posthogBatchSize: number;
@@ -300,6 +346,78 @@ function googleCloudProject(env: Env): string | undefined {
   return v;
 }
 
+const KEY_PREFIX = /^[\x21-\x7e]{1,64}$/;
+
+function sharedDedupe(env: Env, read: ReadText): SharedDedupeConfig | null {
+  const E = WORKER_ENV;
+  const v = raw(env, E.dedupeRedisUrl);
+  const ca = raw(env, E.dedupeRedisCa);
+  if (v === undefined) {
+    if (ca !== undefined) {
+      throw new ConfigError(
+        E.dedupeRedisCa,
+        'invalid DEDUPE_REDIS_CA: set only with DEDUPE_REDIS_URL',
+      );
+    }
+    return null;
+  }
+  // The URL carries the AUTH password: no message ever repeats it.
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(
+      E.dedupeRedisUrl,
+      'invalid DEDUPE_REDIS_URL: expected redis://[:password@]host[:port][/db] or rediss://... (the value is not repeated: it may hold a password)',
+    );
+  }
+  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new ConfigError(
+      E.dedupeRedisUrl,
+      `invalid DEDUPE_REDIS_URL: expected a redis:// or rediss:// URL with a host, got a ${url.protocol.replace(/:$/, '')}: URL`,
+    );
+  }
+  let caPem: string | undefined;
+  if (ca !== undefined) {
+    if (url.protocol !== 'rediss:') {
+      throw new ConfigError(
+        E.dedupeRedisCa,
+        'invalid DEDUPE_REDIS_CA: it needs a rediss:// DEDUPE_REDIS_URL (TLS)',
+      );
+    }
+    caPem = ca.includes('-----BEGIN CERTIFICATE-----') ? ca : read(ca);
+    if (caPem === undefined || !caPem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError(
+        E.dedupeRedisCa,
+        'invalid DEDUPE_REDIS_CA: expected PEM certificates, or the path of a readable file holding them',
+      );
+    }
+  }
+  const prefix = raw(env, E.dedupeRedisPrefix) ?? 'runmat:dedupe:';
+  if (!KEY_PREFIX.test(prefix)) {
+    throw new ConfigError(
+      E.dedupeRedisPrefix,
+      `invalid DEDUPE_REDIS_PREFIX: expected 1-64 printable characters without spaces, got "${prefix}"`,
+    );
+  }
+  return {
+    url: v,
+    ca: caPem,
+    timeoutMs: int(env, E.dedupeRedisTimeoutMs, 50, 1, 10_000),
+    breakerFailures: int(env, E.dedupeRedisBreakerFailures, 5, 1, 1000),
+    breakerCooldownMs: int(env, E.dedupeRedisBreakerCooldownMs, 1000, 10, 600_000),
+    prefix,
+  };
+}
+
+/** How the configuration reads the machine: files (cgroup limits, a CA path) and its RAM. */
+export interface ConfigSystem {
+  readText: ReadText;
+  totalMemBytes: number;
+}
+
+const realSystem = (): ConfigSystem => ({ readText: readTextFile, totalMemBytes: totalmem() });
+
 function requestTimeoutMs(env: Env): number {
   const name = WORKER_ENV.requestTimeoutMs;
   const n = int(env, name, 10_000, 0, 600_000);
@@ -310,11 +428,25 @@ function requestTimeoutMs(env: Env): number {
 }
 
 /**
- * Reads and validates the worker's configuration. Pure: no logging, no exit;
- * throws {@link ConfigError} naming the first bad variable.
+ * Reads and validates the worker's configuration. No logging, no exit; the
+ * only reads are the cgroup memory limit and a DEDUPE_REDIS_CA file (both
+ * through `system`). Throws {@link ConfigError} naming the first bad variable.
  */
-export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+export function loadWorkerConfig(
+  env: Env = process.env,
+  system: ConfigSystem = realSystem(),
+): WorkerConfig {
   const E = WORKER_ENV;
+  const explicitBudget = raw(env, E.memoryLimitMib);
+  const memory = planMemory(
+    resolveMemoryBudget(
+      explicitBudget === undefined
+        ? undefined
+        : int(env, E.memoryLimitMib, 0, MIN_MEMORY_BUDGET_MIB, MAX_MEMORY_BUDGET_MIB),
+      system.readText,
+      system.totalMemBytes,
+    ),
+  );
   const warnings: string[] = [];
   const logLevel = (raw(env, E.logLevel) ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
@@ -336,6 +468,12 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   }
   const posthogBatchSize = int(env, E.posthogBatchSize, 500, 1, 10_000);
   const port = int(env, E.port, WORKER_PORT, 0, 65535);
+  const dedupeWindowMs = int(env, E.dedupeWindowMs, 10 * 60_000, 0, 86_400_000);
+  let shared = sharedDedupe(env, system.readText);
+  if (shared !== null && dedupeWindowMs === 0) {
+    warnings.push('DEDUPE_REDIS_URL is not used: DEDUPE_WINDOW_MS=0 turns dedupe off');
+    shared = null;
+  }
 
   return {
     port,
@@ -360,8 +498,17 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     requestTimeoutMs: requestTimeoutMs(env),
     keepAliveTimeoutMs: int(env, E.keepAliveTimeoutMs, 65_000, 1000, 3_600_000),
     queueCapacity: int(env, E.queueCapacity, 100_000, 1000, 10_000_000),
-    dedupeWindowMs: int(env, E.dedupeWindowMs, 10 * 60_000, 0, 86_400_000),
-    dedupeMaxEntries: int(env, E.dedupeMaxEntries, 200_000, 0, 10_000_000),
+    queueMaxBytes: int(
+      env,
+      E.queueMaxBytes,
+      memory.queueBytesPerDestination,
+      1024 * 1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    dedupeWindowMs,
+    dedupeMaxEntries: int(env, E.dedupeMaxEntries, memory.dedupeEntries, 0, 10_000_000),
+    sharedDedupe: shared,
+    memory,
     singleBodyLimit: int(env, E.singleBodyLimit, MAX_INGEST_EVENT_BYTES, 1024, 1024 * 1024),
     batchBodyLimit: int(env, E.batchBodyLimit, 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),
     posthogBatchSize,

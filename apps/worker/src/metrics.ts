@@ -77,6 +77,83 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly queueBytes = new Gauge({
+    name: 'runmat_worker_queue_bytes',
+    help: 'Bytes held by accepted, undelivered events (serialized plus per-event overhead), per destination',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  readonly memoryBudget = new Gauge({
+    name: 'runmat_worker_memory_budget_bytes',
+    help: 'The memory budget (MEMORY_LIMIT_MIB or the cgroup limit) the queues and heap are sized from',
+    registers: [this.registry],
+  });
+  readonly memoryRss = new Gauge({
+    name: 'runmat_worker_memory_rss_bytes',
+    help: 'Resident set size at the last sample',
+    registers: [this.registry],
+  });
+  readonly memoryPressure = new Gauge({
+    name: 'runmat_worker_memory_pressure',
+    help: '0 normal, 1 not ready (RSS past the not-ready line), 2 shedding (RSS or heap past the shed line)',
+    registers: [this.registry],
+  });
+  readonly dedupeRoundTrip = new Histogram({
+    name: 'runmat_worker_dedupe_redis_round_trip_seconds',
+    help: 'Shared-dedupe claims sent to Redis (one per request or batch), by outcome (ok, error, timeout)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly dedupeKeys = new Counter({
+    name: 'runmat_worker_dedupe_redis_keys_total',
+    help: 'uuids claimed in Redis: claimed (first seen here) or duplicate (already claimed by some instance)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly dedupeFailOpen = new Counter({
+    name: 'runmat_worker_dedupe_fail_open_total',
+    help: 'Shared-dedupe decisions (requests or batches) made on the local window alone, by reason (timeout, error, circuit_open)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly dedupeFailOpenEvents = new Counter({
+    name: 'runmat_worker_dedupe_fail_open_events_total',
+    help: 'Events in those decisions: checked against the local window only, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly dedupeCircuitState = new Gauge({
+    name: 'runmat_worker_dedupe_redis_circuit_state',
+    help: 'Shared-dedupe circuit breaker: 0 closed, 1 half-open (a probe in flight), 2 open (Redis skipped)',
+    registers: [this.registry],
+  });
+  readonly dedupeCircuitOpened = new Counter({
+    name: 'runmat_worker_dedupe_redis_circuit_opened_total',
+    help: 'Times the shared-dedupe circuit opened',
+    registers: [this.registry],
+  });
+  readonly dedupeConnected = new Gauge({
+    name: 'runmat_worker_dedupe_redis_connected',
+    help: '1 while the Redis connection is ready',
+    registers: [this.registry],
+  });
+
+  /** Leaves the shared-dedupe metrics out of /metrics (no DEDUPE_REDIS_URL). */
+  dropSharedDedupeMetrics(): void {
+    for (const m of [
+      this.dedupeRoundTrip,
+      this.dedupeKeys,
+      this.dedupeFailOpen,
+      this.dedupeFailOpenEvents,
+      this.dedupeCircuitState,
+      this.dedupeCircuitOpened,
+      this.dedupeConnected,
+    ]) {
+      this.registry.removeSingleMetric((m as unknown as { name: string }).name);
+    }
+  }
+
   /** Reads a live value at scrape time (queue depth). */
   onCollect(fn: () => void): void {
     this.collectors.push(fn);

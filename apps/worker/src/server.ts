@@ -1,7 +1,11 @@
 import type { AddressInfo } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
+import { oldSpaceFlag } from './memory/memory-budget.js';
+
+const MIB = 1024 * 1024;
 
 // Cloud Run sends SIGTERM and kills the container 10 s later.
 const GRACE_MS = 10_000;
@@ -21,6 +25,28 @@ async function main(): Promise<void> {
   config = { ...config, shutdownTimeoutMs: Math.min(config.shutdownTimeoutMs, GRACE_MS - 500) };
   const { app, metricsApp } = buildApp(config);
   for (const warning of config.warnings) app.log.warn(warning);
+
+  // The container entrypoint (bin/worker-entrypoint.sh) starts node with
+  // V8's old space sized from the same budget; started some other way, say so.
+  const plan = config.memory;
+  const heapLimitMiB = Math.round(getHeapStatistics().heap_size_limit / MIB);
+  const memory = {
+    budgetMiB: Math.round(plan.budgetBytes / MIB),
+    source: plan.source,
+    heapLimitMiB,
+    queueMaxBytes: config.queueMaxBytes,
+    dedupeMaxEntries: config.dedupeMaxEntries,
+    shedRssMiB: Math.round(plan.shedRssBytes / MIB),
+  };
+  // heap_size_limit adds the young generation to the old-space limit.
+  if (heapLimitMiB > plan.oldSpaceMiB + 160 && plan.source !== 'default') {
+    app.log.warn(
+      memory,
+      `V8's heap limit is above the memory budget's old space: start node with ${oldSpaceFlag(plan)} (the image's entrypoint does)`,
+    );
+  } else {
+    app.log.info(memory, 'memory budget');
+  }
 
   closeWithGrace(
     {

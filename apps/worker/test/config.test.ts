@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadWorkerConfig, WORKER_ENV, WORKER_SECRET_ENV } from '../src/config.js';
+import {
+  ConfigError,
+  type ConfigSystem,
+  loadWorkerConfig,
+  WORKER_ENV,
+  WORKER_SECRET_ENV,
+} from '../src/config.js';
 
 const base = { INGESTION_KEY: 'k-123456789', POSTHOG_API_KEY: 'phc_x' };
 
@@ -186,9 +192,153 @@ describe('loadWorkerConfig', () => {
       'GA_HOST',
       'LOG_LEVEL',
       'CORS_ORIGINS',
+      'DEDUPE_REDIS_URL',
+      'MEMORY_LIMIT_MIB',
     ]) {
       expect(Object.values(WORKER_ENV)).toContain(name);
     }
-    expect(WORKER_SECRET_ENV).toEqual(['INGESTION_KEY', 'POSTHOG_API_KEY', 'GA_API_SECRET']);
+    // The Redis URL carries the AUTH password.
+    expect(WORKER_SECRET_ENV).toEqual([
+      'INGESTION_KEY',
+      'POSTHOG_API_KEY',
+      'GA_API_SECRET',
+      'DEDUPE_REDIS_URL',
+    ]);
+  });
+});
+
+const MIB = 1024 * 1024;
+/** A machine with 8 GiB of RAM whose files are `files` (cgroup limits, a CA). */
+const machine = (files: Record<string, string> = {}): ConfigSystem => ({
+  readText: (path) => files[path],
+  totalMemBytes: 8 * 1024 * MIB,
+});
+
+describe('the memory budget', () => {
+  it('comes from MEMORY_LIMIT_MIB first, then cgroup v2, then v1, else 512 MiB', () => {
+    const v2 = { '/sys/fs/cgroup/memory.max': `${1024 * MIB}\n` };
+    const v1 = { '/sys/fs/cgroup/memory/memory.limit_in_bytes': `${768 * MIB}\n` };
+    expect(
+      loadWorkerConfig({ ...base, MEMORY_LIMIT_MIB: '256' }, machine(v2)).memory,
+    ).toMatchObject({ budgetBytes: 256 * MIB, source: 'MEMORY_LIMIT_MIB' });
+    expect(loadWorkerConfig(base, machine({ ...v2, ...v1 })).memory).toMatchObject({
+      budgetBytes: 1024 * MIB,
+      source: 'cgroup v2',
+    });
+    expect(loadWorkerConfig(base, machine(v1)).memory).toMatchObject({
+      budgetBytes: 768 * MIB,
+      source: 'cgroup v1',
+    });
+    // "max" (v2) and v1's page-rounded 2^63-1 both mean no limit.
+    const none = machine({
+      '/sys/fs/cgroup/memory.max': 'max\n',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n',
+    });
+    expect(loadWorkerConfig(base, none).memory).toMatchObject({
+      budgetBytes: 512 * MIB,
+      source: 'default',
+    });
+    expect(loadWorkerConfig(base, machine()).memory.source).toBe('default');
+  });
+
+  it('sizes the queues in bytes, the dedupe window and the heap from the budget', () => {
+    const c = loadWorkerConfig({ ...base, MEMORY_LIMIT_MIB: '512' }, machine());
+    expect(c.memory).toMatchObject({
+      oldSpaceMiB: 256,
+      notReadyRssBytes: Math.floor(512 * MIB * 0.6),
+      shedRssBytes: Math.floor(512 * MIB * 0.7),
+    });
+    // Each queue gets 12% of what the worker's idle 96 MiB leaves.
+    expect(c.queueMaxBytes).toBe(Math.floor((512 - 96) * MIB * 0.12));
+    expect(c.dedupeMaxEntries).toBe(Math.floor((512 * MIB * 0.02) / 32));
+    const twice = loadWorkerConfig({ ...base, MEMORY_LIMIT_MIB: '1024' }, machine());
+    expect(twice.queueMaxBytes).toBe(Math.floor((1024 - 96) * MIB * 0.12));
+    expect(twice.memory.oldSpaceMiB).toBe(512);
+    expect(twice.memory.maxSemiSpaceMiB).toBe(32);
+    expect(loadWorkerConfig({ ...base, MEMORY_LIMIT_MIB: '256' }, machine()).memory).toMatchObject({
+      oldSpaceMiB: 128,
+      maxSemiSpaceMiB: 16,
+    });
+    // Explicit settings win over the budget's.
+    const set = loadWorkerConfig(
+      { ...base, MEMORY_LIMIT_MIB: '512', QUEUE_MAX_BYTES: '2097152', DEDUPE_MAX_ENTRIES: '1000' },
+      machine(),
+    );
+    expect(set.queueMaxBytes).toBe(2 * MIB);
+    expect(set.dedupeMaxEntries).toBe(1000);
+  });
+
+  it('refuses a budget Node cannot run in, naming MEMORY_LIMIT_MIB', () => {
+    const err = configError({ ...base, MEMORY_LIMIT_MIB: '64' });
+    expect(err.variable).toBe('MEMORY_LIMIT_MIB');
+    expect(err.message).toBe('invalid MEMORY_LIMIT_MIB: expected an integer 128-1048576, got "64"');
+    expect(configError({ ...base, MEMORY_LIMIT_MIB: '1Gi' }).variable).toBe('MEMORY_LIMIT_MIB');
+    expect(configError({ ...base, QUEUE_MAX_BYTES: '10' }).variable).toBe('QUEUE_MAX_BYTES');
+  });
+});
+
+describe('shared dedupe settings', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it('is off without DEDUPE_REDIS_URL, and on with the documented defaults with it', () => {
+    expect(loadWorkerConfig(base).sharedDedupe).toBeNull();
+    expect(
+      loadWorkerConfig({ ...base, DEDUPE_REDIS_URL: 'redis://:pw@10.0.0.3:6379' }).sharedDedupe,
+    ).toEqual({
+      url: 'redis://:pw@10.0.0.3:6379',
+      ca: undefined,
+      timeoutMs: 50,
+      breakerFailures: 5,
+      breakerCooldownMs: 1000,
+      prefix: 'runmat:dedupe:',
+    });
+  });
+
+  it('takes the CA as PEM or as a file path, for rediss:// only', () => {
+    const url = 'rediss://:pw@10.0.0.3:6378';
+    expect(
+      loadWorkerConfig({ ...base, DEDUPE_REDIS_URL: url, DEDUPE_REDIS_CA: PEM }).sharedDedupe?.ca,
+    ).toBe(PEM.trim());
+    const fromFile = loadWorkerConfig(
+      { ...base, DEDUPE_REDIS_URL: url, DEDUPE_REDIS_CA: '/etc/redis-ca.pem' },
+      machine({ '/etc/redis-ca.pem': PEM }),
+    );
+    expect(fromFile.sharedDedupe?.ca).toBe(PEM);
+    const missing = (() => {
+      try {
+        loadWorkerConfig(
+          { ...base, DEDUPE_REDIS_URL: url, DEDUPE_REDIS_CA: '/nope.pem' },
+          machine(),
+        );
+      } catch (err) {
+        return err as ConfigError;
+      }
+    })();
+    expect(missing?.variable).toBe('DEDUPE_REDIS_CA');
+    expect(
+      configError({ ...base, DEDUPE_REDIS_URL: 'redis://10.0.0.3', DEDUPE_REDIS_CA: PEM }).variable,
+    ).toBe('DEDUPE_REDIS_CA');
+    expect(configError({ ...base, DEDUPE_REDIS_CA: PEM }).variable).toBe('DEDUPE_REDIS_CA');
+  });
+
+  it('refuses other URLs without repeating them (they may hold a password)', () => {
+    for (const bad of ['http://:secretpw@host', 'secretpw', 'redis://']) {
+      const err = configError({ ...base, DEDUPE_REDIS_URL: bad });
+      expect(err.variable).toBe('DEDUPE_REDIS_URL');
+      expect(err.message).not.toContain('secretpw');
+    }
+    expect(
+      configError({ ...base, DEDUPE_REDIS_URL: 'redis://h', DEDUPE_REDIS_TIMEOUT_MS: '0' })
+        .variable,
+    ).toBe('DEDUPE_REDIS_TIMEOUT_MS');
+    expect(
+      configError({ ...base, DEDUPE_REDIS_URL: 'redis://h', DEDUPE_REDIS_PREFIX: 'a b' }).variable,
+    ).toBe('DEDUPE_REDIS_PREFIX');
+  });
+
+  it('is not used when DEDUPE_WINDOW_MS=0 turns dedupe off, and says so', () => {
+    const c = loadWorkerConfig({ ...base, DEDUPE_REDIS_URL: 'redis://h', DEDUPE_WINDOW_MS: '0' });
+    expect(c.sharedDedupe).toBeNull();
+    expect(c.warnings.join(' ')).toContain('DEDUPE_REDIS_URL is not used');
   });
 });

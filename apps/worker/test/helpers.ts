@@ -31,6 +31,11 @@ export class CaptureForwarder implements Forwarder {
     this.events.push({ event, clientIp });
     if (this.hold) this.held++;
   }
+  /** The stalled upstream recovers: everything held is delivered. */
+  drain(): void {
+    this.hold = false;
+    this.held = 0;
+  }
   async close(): Promise<number> {
     return 0;
   }

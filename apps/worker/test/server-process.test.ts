@@ -3,11 +3,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type FakeSink, startFakeSink } from '@runmat-telemetry/fake-sink';
 import { CANONICAL_STARTED_EXAMPLE } from '@runmat-telemetry/schema';
+import { startRedis } from '@runmat-telemetry/test-kit';
+import { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEY, uuid } from './helpers.js';
 
 // The real process: `node dist/server.js` (turbo builds before testing).
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
+const WORKER_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 let child: ChildProcess | undefined;
 let sink: FakeSink | undefined;
@@ -29,12 +32,19 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-function run(env: Record<string, string>): Run {
-  const proc = spawn(process.execPath, [SERVER], {
-    // An ephemeral metrics port unless a test names one: files run in parallel.
-    env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function run(env: Record<string, string>, viaEntrypoint = false): Run {
+  // An ephemeral metrics port unless a test names one: files run in parallel.
+  // viaEntrypoint: as the image runs it, `sh bin/worker-entrypoint.sh node dist/server.js`.
+  const proc = viaEntrypoint
+    ? spawn('sh', ['bin/worker-entrypoint.sh', process.execPath, SERVER], {
+        cwd: WORKER_DIR,
+        env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, [SERVER], {
+        env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   child = proc;
   const lines: string[] = [];
   let err = '';
@@ -234,5 +244,55 @@ describe('worker process', () => {
     expect(r.stderr().trim()).toBe(
       'invalid METRICS_PORT: 8080 is the public PORT too; metrics need a port of their own',
     );
+  });
+
+  it('shares dedupe through a password-protected Redis without logging the URL, sized from its budget through the entrypoint', async () => {
+    sink = await startFakeSink();
+    await using redis = await startRedis();
+    const admin = new Redis(redis.url);
+    await admin.config('SET', 'requirepass', 'redis-auth-secret-77');
+    admin.disconnect();
+    const r = run(
+      {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        INGESTION_KEY: KEY,
+        POSTHOG_API_KEY: 'phc_x',
+        POSTHOG_HOST: sink.url,
+        LOG_LEVEL: 'info',
+        MEMORY_LIMIT_MIB: '256',
+        DEDUPE_REDIS_URL: `redis://:redis-auth-secret-77@127.0.0.1:${redis.port}`,
+      },
+      true,
+    );
+    const { url, metricsUrl } = await listening(r);
+    const deadline = Date.now() + 5000;
+    while (!r.lines.some((l) => l.includes('"message":"shared dedupe connected"'))) {
+      if (Date.now() > deadline) throw new Error(`never connected: ${r.lines.join('\n')}`);
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    const event = { ...CANONICAL_STARTED_EXAMPLE, uuid: uuid() };
+    const post = () =>
+      fetch(`${url}/ingest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telemetry-key': KEY },
+        body: JSON.stringify(event),
+      });
+    expect(await (await post()).json()).toMatchObject({ status: 'accepted' });
+    const check = new Redis(`redis://:redis-auth-secret-77@127.0.0.1:${redis.port}`);
+    expect(await check.exists(`runmat:dedupe:${event.uuid}`)).toBe(1);
+    check.disconnect();
+    const metrics = await (await fetch(metricsUrl)).text();
+    expect(metrics).toContain('runmat_worker_dedupe_redis_connected 1');
+    expect(metrics).toContain(`runmat_worker_memory_budget_bytes ${256 * 1024 * 1024}`);
+    r.proc.kill('SIGTERM');
+    expect(await r.exited).toBe(0);
+    const budget = r.lines
+      .map((l) => JSON.parse(l) as { message?: string; heapLimitMiB?: number; budgetMiB?: number })
+      .find((l) => l.message === 'memory budget');
+    // The entrypoint gave V8 128 MiB of old space (half the budget), so no warning.
+    expect(budget).toMatchObject({ budgetMiB: 256, source: 'MEMORY_LIMIT_MIB' });
+    expect(budget?.heapLimitMiB).toBeLessThan(128 + 160);
+    expect(r.lines.join('\n')).not.toContain('redis-auth-secret-77');
   });
 });

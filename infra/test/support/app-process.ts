@@ -21,16 +21,19 @@ export async function unusedPort(): Promise<number> {
 }
 
 /**
- * Starts `node dist/server.js` in `cwd` with exactly `env` (plus PATH) and
- * resolves once the process logs its `listening` line (`"message"`, Cloud
- * Logging's key, which both apps write; pino's default `"msg"` too).
+ * Starts `node dist/server.js` in `cwd` (or `command`, e.g. the image's
+ * entrypoint in front of it) with exactly `env` (plus PATH) and resolves
+ * once the process logs its `listening` line (`"message"`, Cloud Logging's
+ * key, which both apps write; pino's default `"msg"` too).
  */
 export async function startApp(
   cwd: string,
   env: Record<string, string>,
   timeoutMs = 15_000,
+  command: readonly string[] = [process.execPath, 'dist/server.js'],
 ): Promise<AppProcess> {
-  const child = spawn(process.execPath, ['dist/server.js'], {
+  const [bin, ...args] = command as [string, ...string[]];
+  const child = spawn(bin, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

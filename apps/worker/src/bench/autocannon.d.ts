@@ -11,6 +11,8 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     duration?: number;
+    /** Requests per second across all connections (paced load). */
+    overallRate?: number;
     method?: string;
     headers?: Record<string, string>;
     requests?: Array<{ setupRequest?: (req: Request) => Request }>;
@@ -26,6 +28,7 @@ declare module 'autocannon' {
     timeouts: number;
     latency: Histogram;
     requests: Histogram;
+    statusCodeStats?: Record<string, { count: number }>;
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;

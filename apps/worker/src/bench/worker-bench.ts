@@ -19,6 +19,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp, type WorkerApp } from '../app.js';
 import { loadWorkerConfig } from '../config.js';
 import type { Forwarder } from '../forward/forward-queue.js';
+import {
+  OVERLOAD_FACTOR,
+  type OverloadResult,
+  overloadPhase,
+  RSS_TARGET_SHARE,
+} from './overload-phase.js';
 
 const KEY = 'bench-ingestion-key';
 const BATCH_SIZE = 100;
@@ -33,6 +39,13 @@ const TARGET_BATCH_EVENTS_PER_S = 100_000;
 const SETTLE_MS = 300;
 /** The worker image's NODE_OPTIONS (apps/worker/Dockerfile; infra tests check they agree). */
 const WORKER_NODE_OPTIONS = '--max-semi-space-size=32';
+/** Memory budgets the overload phase runs the worker with (BENCH_OVERLOAD_BUDGETS, MiB, comma-separated). */
+const OVERLOAD_BUDGETS = (process.env.BENCH_OVERLOAD_BUDGETS ?? (QUICK ? '512' : '512,256'))
+  .split(',')
+  .map((v) => Number(v.trim()))
+  .filter((n) => Number.isInteger(n) && n > 0);
+/** `--overload-only`: just the overload phase (the other phases take minutes). */
+const OVERLOAD_ONLY = process.argv.includes('--overload-only');
 const UUID_SLOT = '00000000-0000-4000-8000-000000000000';
 
 type Role = 'worker' | 'intake' | 'bare';
@@ -235,9 +248,82 @@ async function cannon(
   };
 }
 
+/** Overload phases, one per budget, in the figures' shape. */
+async function overload(seconds: number): Promise<{
+  phases: OverloadResult[];
+  figures: BenchFigure[];
+}> {
+  const sink = await startFakeSink({ maxEvents: 1000 });
+  const phases: OverloadResult[] = [];
+  for (const budget of OVERLOAD_BUDGETS) {
+    console.log(
+      `overload: MEMORY_LIMIT_MIB=${budget}, ${OVERLOAD_FACTOR}x what the slowed sink takes, ${seconds} s`,
+    );
+    const r = await overloadPhase(
+      sink,
+      budget,
+      seconds,
+      process.env.BENCH_OVERLOAD_NODE_OPTIONS ?? WORKER_NODE_OPTIONS,
+    );
+    phases.push(r);
+    console.log(
+      `  peak RSS ${r.peakRssMiB} MiB of ${budget} (${(r.peakRssShare * 100).toFixed(1)}%, target <= ${RSS_TARGET_SHARE * 100}%: ${r.targetMet ? 'met' : 'MISSED'}), ` +
+        `sampled peak ${r.sampledPeakRssMiB} MiB; offered ${r.offeredEventsPerSec} ev/s, sink took ${r.deliveredEventsPerSec} ev/s (${r.overloadFactor}x); ` +
+        `shed ${r.shed503} of ${r.requests} requests with 503 (${(r.shedRate * 100).toFixed(1)}%; ${(r.shedEventRate * 100).toFixed(1)}% of events), other non-2xx ${r.otherNon2xx}, errors ${r.errors}; ` +
+        `readyz 503 ${r.readyz503 ? `at ${r.readyz503.atSecond} s (${r.readyz503.reason}, RSS ${r.readyz503.rssMiB} MiB)` : 'never'}; ` +
+        `survived ${r.survived ? 'yes' : 'NO'}; accepted ${r.acceptedEvents}, lost after recovery ${r.lostAfterRecovery}`,
+    );
+  }
+  await sink.close();
+  const figures: BenchFigure[] = phases.flatMap((r) => [
+    {
+      name: `overload ${OVERLOAD_FACTOR}x: peak RSS with MEMORY_LIMIT_MIB=${r.budgetMiB} (target: <= ${RSS_TARGET_SHARE * 100}% of the budget)`,
+      value: r.peakRssMiB,
+      unit: 'MiB',
+      target: `<= ${Math.floor(r.budgetMiB * RSS_TARGET_SHARE)}`,
+      met: r.targetMet,
+      ceiling: r.budgetMiB,
+      ratio: r.peakRssShare,
+    },
+    {
+      name: `overload ${OVERLOAD_FACTOR}x with MEMORY_LIMIT_MIB=${r.budgetMiB}: offered events shed with 503 + Retry-After`,
+      value: Math.round(r.shedEventRate * 1000) / 10,
+      unit: '%',
+      target: null,
+      met: null,
+    },
+    {
+      name: `overload ${OVERLOAD_FACTOR}x with MEMORY_LIMIT_MIB=${r.budgetMiB}: accepted events lost (worker alive, sink recovered)`,
+      value: r.lostAfterRecovery,
+      unit: 'events',
+      target: '<= 0',
+      met: r.survived && r.lostAfterRecovery === 0,
+    },
+  ]);
+  return { phases, figures };
+}
+
+function writeResults(results: object): void {
+  const dir = fileURLToPath(new URL('../../bench-results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}worker.json`, `${JSON.stringify(results, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
   const quick = QUICK;
   const seconds = Number(process.env.BENCH_DURATION ?? (quick ? 3 : 10));
+  const overloadSeconds = Number(process.env.BENCH_OVERLOAD_DURATION ?? (quick ? 12 : 30));
+  if (OVERLOAD_ONLY) {
+    const o = await overload(overloadSeconds);
+    writeResults({
+      when: new Date().toISOString(),
+      quick,
+      overloadOnly: true,
+      overload: o.phases,
+      figures: o.figures,
+    });
+    return;
+  }
   const sink = await startFakeSink({ maxEvents: 1000 });
 
   const single = template(JSON.stringify({ ...CANONICAL_FINISHED_EXAMPLE, uuid: UUID_SLOT }));
@@ -325,6 +411,7 @@ async function main(): Promise<void> {
   );
   await intake.ask({ type: 'stop' });
   await sink.close();
+  const overloaded = await overload(overloadSeconds);
 
   const [ingest, batched] = phases as [(typeof phases)[0], (typeof phases)[0]];
   const ratio = ingest.requestsPerSec / Math.max(1, bareSingle.requestsPerSec);
@@ -376,6 +463,7 @@ async function main(): Promise<void> {
       target: null,
       met: null,
     },
+    ...overloaded.figures,
     ...phases.flatMap((p) => [
       { name: `${p.route} p99 latency`, value: p.p99Ms, unit: 'ms', target: null, met: null },
       {
@@ -403,7 +491,9 @@ async function main(): Promise<void> {
     ingest,
     batch: batched,
     singleVsBare: Math.round(ratio * 1000) / 1000,
+    overload: overloaded.phases,
     targets: {
+      peakRssWithinBudgetShare: overloaded.phases.every((p) => p.targetMet),
       singleAtLeastHalfOfBare: ratio >= 0.5,
       batchAtLeast100kEventsPerSec: batched.eventsPerSec >= 100_000,
       zeroMissing: ingest.missing === 0 && batched.missing === 0,
@@ -432,9 +522,7 @@ async function main(): Promise<void> {
       `${((batched.eventsPerSec / Math.max(1, bareBatch.eventsPerSec)) * 100).toFixed(1)}% of bare Fastify's parse-and-reply`,
   );
   console.log(`sink received every accepted event: ${results.targets.zeroMissing ? 'yes' : 'NO'}`);
-  const dir = fileURLToPath(new URL('../../bench-results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}worker.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeResults(results);
 }
 
 const serveAt = process.argv.indexOf('--serve');

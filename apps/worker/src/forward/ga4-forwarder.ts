@@ -1,11 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  GA4_LIMITS,
-  type Ga4Event,
-  type Ga4Request,
-  type NormalizedEvent,
-  toGa4Event,
-} from '@runmat-telemetry/schema';
+import { GA4_LIMITS, type NormalizedEvent, toGa4Event } from '@runmat-telemetry/schema';
 import type { FastifyBaseLogger } from 'fastify';
 import { Pool } from 'undici';
 import type { WorkerMetrics } from '../metrics.js';
@@ -26,10 +20,20 @@ export interface Ga4ForwarderOptions {
   log: FastifyBaseLogger;
 }
 
+/** Events of one `client_id`, each already serialized (the JSON of a `Ga4Event`). */
 interface Ga4Batch {
   clientId: string;
-  events: Ga4Event[];
+  events: string[];
+  /** What they hold: {@link heldBytes} of each. */
+  bytes: number;
 }
+
+/**
+ * What one held event costs: its JSON (one byte a character for the ASCII a
+ * GA4 event almost always is) and the string's and the group slot's overhead.
+ */
+export const GA4_EVENT_OVERHEAD_BYTES = 64;
+const heldBytes = (json: string) => json.length + GA4_EVENT_OVERHEAD_BYTES;
 
 /** 408, 429 and 5xx are worth another try; other statuses will not change. */
 const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
@@ -43,9 +47,10 @@ export class Ga4Forwarder implements Forwarder {
   readonly destination = 'ga4' as const;
   private readonly pool: Pool;
   private readonly path: string;
-  private readonly groups = new Map<string, Ga4Event[]>();
+  private readonly groups = new Map<string, Ga4Batch>();
   private readonly waiting: Ga4Batch[] = [];
   private held = 0;
+  private heldBytes = 0;
   private active = 0;
   private readonly timer: NodeJS.Timeout;
   private idle: (() => void) | undefined;
@@ -75,18 +80,38 @@ export class Ga4Forwarder implements Forwarder {
     return this.held;
   }
 
+  pendingBytes(): number {
+    return this.heldBytes;
+  }
+
   push(event: NormalizedEvent): void {
+    // Serialized once, on arrival: a held event is one flat string rather
+    // than an object graph, and its size is known for the queue's byte bound.
+    let json: string;
+    try {
+      json = JSON.stringify(toGa4Event(event));
+    } catch (err) {
+      this.failed.inc(1);
+      this.opts.log.error(
+        { destination: 'ga4', lost: 1, err: err instanceof Error ? err.message : String(err) },
+        'event not encodable',
+      );
+      return;
+    }
+    const bytes = heldBytes(json);
     this.held++;
+    this.heldBytes += bytes;
     const clientId = event.distinct_id;
     let group = this.groups.get(clientId);
     if (group === undefined) {
-      group = [];
+      group = { clientId, events: [], bytes: 0 };
       this.groups.set(clientId, group);
     }
-    group.push(toGa4Event(event));
-    if (group.length >= GA4_LIMITS.maxEventsPerRequest) {
+    group.events.push(json);
+    group.bytes += bytes;
+    if (group.events.length >= GA4_LIMITS.maxEventsPerRequest) {
       this.groups.delete(clientId);
-      this.dispatch({ clientId, events: group });
+      this.dispatch(group);
     }
   }
 
@@ -101,6 +126,7 @@ export class Ga4Forwarder implements Forwarder {
       await Promise.race([drained, sleep(timeoutMs, undefined, { ref: false })]);
     }
     const lost = this.held;
+    this.heldBytes = 0;
     if (lost > 0) {
       this.failed.inc(lost);
       this.opts.log.error({ destination: 'ga4', lost }, 'events not delivered before shutdown');
@@ -110,7 +136,7 @@ export class Ga4Forwarder implements Forwarder {
   }
 
   private flushGroups(): void {
-    for (const [clientId, events] of this.groups) this.dispatch({ clientId, events });
+    for (const group of this.groups.values()) this.dispatch(group);
     this.groups.clear();
   }
 
@@ -123,6 +149,7 @@ export class Ga4Forwarder implements Forwarder {
     void this.send(batch).finally(() => {
       this.active--;
       this.held -= batch.events.length;
+      this.heldBytes -= batch.bytes;
       const next = this.waiting.shift();
       if (next !== undefined) this.dispatch(next);
       else if (this.held === 0) this.idle?.();
@@ -130,8 +157,8 @@ export class Ga4Forwarder implements Forwarder {
   }
 
   private async send(batch: Ga4Batch): Promise<void> {
-    const body: Ga4Request = { client_id: batch.clientId, events: batch.events };
-    const payload = JSON.stringify(body);
+    // The same JSON as JSON.stringify of a Ga4Request, from the events' own.
+    const payload = `{"client_id":${JSON.stringify(batch.clientId)},"events":[${batch.events.join(',')}]}`;
     let lastError = '';
     for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
       if (attempt > 0) {

@@ -59,6 +59,22 @@ const gzipFast = promisify(gzip);
 const COMMA = Buffer.from(',');
 
 /**
+ * What one held event costs besides its serialized bytes: the capture object
+ * and its three strings, its backlog slot and posthog-node's queue entry.
+ */
+export const CAPTURE_OVERHEAD_BYTES = 256;
+
+/** Bytes a held batch accounts for (0 for messages not queued as serialized captures). */
+function heldBytesOf(batch: unknown[]): number {
+  let bytes = 0;
+  for (const m of batch) {
+    const wire = (m as Partial<QueuedCapture> | undefined)?.wire;
+    if (Buffer.isBuffer(wire)) bytes += wire.length + CAPTURE_OVERHEAD_BYTES;
+  }
+  return bytes;
+}
+
+/**
  * Hands out the UTF-8 bytes of serialized events from large shared chunks.
  * `Buffer.from` on a 1 KB string allocates from Node's 8 KB pool, so a new
  * pool every few events; one 256 KB chunk holds a few hundred. A chunk is
@@ -104,8 +120,8 @@ export class WireArena {
  * it is where delivered and failed events are counted exactly.
  */
 class CountingPostHog extends PostHog {
-  onSent: (n: number) => void = () => {};
-  onFailed: (n: number, err: unknown) => void = () => {};
+  onSent: (n: number, bytes: number) => void = () => {};
+  onFailed: (n: number, bytes: number, err: unknown) => void = () => {};
   private readonly fetchWithRetryFn: FetchWithRetry;
 
   constructor(apiKey: string, options: ConstructorParameters<typeof PostHog>[1]) {
@@ -161,10 +177,10 @@ class CountingPostHog extends PostHog {
       //   and send the same events again in smaller batches, each of which
       //   lands here and is counted when it settles;
       // anything else (HTTP errors after retries, a 413 on a single event) drops it.
-      if (!isRequeued(err, batch.length)) this.onFailed(batch.length, err);
+      if (!isRequeued(err, batch.length)) this.onFailed(batch.length, heldBytesOf(batch), err);
       throw err;
     }
-    this.onSent(batch.length);
+    this.onSent(batch.length, heldBytesOf(batch));
   }
 
   private async sendWires(wires: Buffer[], retryOptions: unknown, route?: string): Promise<void> {
@@ -281,6 +297,8 @@ export class PostHogForwarder implements Forwarder {
   private readonly lanes: Lane[];
   /** Accepted and not yet delivered or failed: backlog plus every lane. */
   private inFlight = 0;
+  /** Their serialized bytes plus {@link CAPTURE_OVERHEAD_BYTES} each. */
+  private inFlightBytes = 0;
   private readonly laneLimit: number;
   private backlog: Array<QueuedCapture | undefined> = [];
   private readonly encode: (event: NormalizedEvent, clientIp?: string) => string;
@@ -316,14 +334,16 @@ export class PostHogForwarder implements Forwarder {
       } as ConstructorParameters<typeof PostHog>[1]);
       encode ??= encoderFor(client);
       const lane = new Lane(client, opts.batchSize, opts.flushIntervalMs, opts.log);
-      client.onSent = (n) => {
+      client.onSent = (n, bytes) => {
         this.inFlight -= n;
+        this.inFlightBytes -= bytes;
         lane.held -= n;
         forwarded.inc(n);
         this.pump();
       };
-      client.onFailed = (n, err) => {
+      client.onFailed = (n, bytes, err) => {
         this.inFlight -= n;
+        this.inFlightBytes -= bytes;
         lane.held -= n;
         this.failed.inc(n);
         this.log.error({ destination: 'posthog', lost: n, err: describe(err) }, 'forward failed');
@@ -349,6 +369,10 @@ export class PostHogForwarder implements Forwarder {
     return this.inFlight;
   }
 
+  pendingBytes(): number {
+    return this.inFlightBytes;
+  }
+
   push(event: NormalizedEvent, clientIp: string | undefined): void {
     // Serialized on arrival, to UTF-8 bytes: the backlog then holds one
     // buffer per event (its bytes outside the JS heap) instead of an object
@@ -368,6 +392,7 @@ export class PostHogForwarder implements Forwarder {
       return;
     }
     this.inFlight++;
+    this.inFlightBytes += wire.length + CAPTURE_OVERHEAD_BYTES;
     this.backlog.push({
       distinct_id: event.distinct_id,
       event: event.event,
@@ -422,6 +447,7 @@ export class PostHogForwarder implements Forwarder {
       }),
     );
     const lost = Math.max(0, this.inFlight);
+    this.inFlightBytes = 0;
     if (lost > 0) {
       this.failed.inc(lost);
       this.log.error({ destination: 'posthog', lost }, 'events not delivered before shutdown');

@@ -92,7 +92,7 @@ export function registerBatchRoute(app: FastifyInstance, opts: BatchRouteOptions
     async (request, reply) => {
       const items = readBatchItems(request.body);
       if (items === null) return replyError(reply, metrics, 'invalid_batch');
-      const outcome = intake.acceptBatch(items);
+      const outcome = await intake.acceptBatch(items);
       if (outcome.kind === 'queue_full') {
         reply.header('retry-after', String(RETRY_AFTER_SECONDS));
         return reply.code(503).send({ error: 'queue_full' });

@@ -11,6 +11,8 @@ export interface GuardOptions {
   isClosing: () => boolean;
   /** True when the forward queue cannot take `n` more events. */
   lacksRoom: (n: number) => boolean;
+  /** True while memory is past the budget's shed line (503 overloaded). */
+  shedMemory?: () => boolean;
   /**
    * Room the route's requests need before their body is worth reading: 1 for
    * a single event, a whole maximal batch for `/v1/batch`.
@@ -76,6 +78,10 @@ export function createIngestGuard(opts: GuardOptions): onRequestHookHandler {
     }
     if (!authenticated(request)) {
       replyError(reply, metrics, 'unauthorized');
+      return;
+    }
+    if (opts.shedMemory?.()) {
+      replyError(reply, metrics, 'overloaded');
       return;
     }
     if (opts.lacksRoom(minRoom)) {

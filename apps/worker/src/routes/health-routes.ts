@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 /** Settings for the probe routes. */
 export interface HealthRouteOptions {
   /** Why the worker should not get traffic right now, or null when ready. */
-  notReadyReason: () => 'shutting_down' | 'queue_full' | null;
+  notReadyReason: () => 'shutting_down' | 'queue_full' | 'memory_pressure' | null;
 }
 
 // Probes must answer even when the worker sheds load: that is when operators look.

@@ -36,7 +36,10 @@ export function registerIngestRoutes(app: FastifyInstance, opts: IngestRouteOpti
       },
       async (request, reply) => {
         // request.ip walks X-Forwarded-For under trustProxy: only when it is forwarded.
-        const outcome = intake.acceptOne(request.body, forwardClientIp ? request.ip : undefined);
+        const outcome = await intake.acceptOne(
+          request.body,
+          forwardClientIp ? request.ip : undefined,
+        );
         switch (outcome.kind) {
           case 'accepted':
           case 'duplicate':

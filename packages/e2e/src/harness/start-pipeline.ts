@@ -63,6 +63,12 @@ export interface Pipeline extends AsyncDisposable {
   stopWorker(): Promise<void>;
   /** Starts the worker again on the same ports, so the forwarder's URL and the metrics URL stay valid. */
   startWorker(): Promise<void>;
+  /**
+   * Starts another worker process with the same sink, keys and settings (plus
+   * `env` on top), as a second Cloud Run instance would be; the forwarder
+   * keeps posting to the first. Stopped by `close()`.
+   */
+  startExtraWorker(options?: { env?: Record<string, string | undefined> }): Promise<HttpApp>;
   /** Stops every process, forwarder first so nothing is left mid-delivery. */
   close(): Promise<void>;
 }
@@ -172,6 +178,16 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
           port: worker.port,
           metricsPort: worker.metricsPort,
         });
+      },
+      async startExtraWorker(extra = {}) {
+        const app = await startWorker({
+          ...workerOptions,
+          port: 0,
+          env: { ...workerOptions.env, ...extra.env },
+        });
+        // Stopped before the forwarder and the first worker (close runs in reverse).
+        started.push(app.process);
+        return app;
       },
       close,
       async [Symbol.asyncDispose]() {
