@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freshCanonicalFinished,
   freshCanonicalStarted,
-  type HttpApp,
   type Pipeline,
   postJson,
   runClient,
@@ -15,6 +14,7 @@ import {
   settle,
   startPipeline,
   sumMetric,
+  type WorkerApp,
   waitFor,
 } from '../src/harness/index.js';
 
@@ -25,7 +25,7 @@ import {
 
 let redis: TestRedis;
 let pipeline: Pipeline;
-let workerB: HttpApp;
+let workerB: WorkerApp;
 
 const SHARED = {
   DEDUPE_REDIS_BREAKER_COOLDOWN_MS: '300',
@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 const workerA = () => pipeline.worker;
-const metricsOf = (w: HttpApp) => scrapeMetrics(`${w.url}${ROUTES.metrics}`);
+const metricsOf = (w: WorkerApp) => scrapeMetrics(w.metricsUrl);
 const httpToB = () => `${workerB.url}${ROUTES.ingestV1}`;
 
 async function bothConnected(): Promise<void> {

@@ -68,7 +68,7 @@ export interface Pipeline extends AsyncDisposable {
    * `env` on top), as a second Cloud Run instance would be; the forwarder
    * keeps posting to the first. Stopped by `close()`.
    */
-  startExtraWorker(options?: { env?: Record<string, string | undefined> }): Promise<HttpApp>;
+  startExtraWorker(options?: { env?: Record<string, string | undefined> }): Promise<WorkerApp>;
   /** Stops every process, forwarder first so nothing is left mid-delivery. */
   close(): Promise<void>;
 }
