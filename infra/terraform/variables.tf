@@ -195,7 +195,7 @@ variable "worker_cpu" {
 
 variable "worker_memory" {
   type        = string
-  description = "Memory limit per worker instance (Kubernetes quantity, e.g. 512Mi). Also the worker's MEMORY_LIMIT_MIB: its forward queues (bytes), dedupe window and V8 heap are sized from it. 512Mi: the worker bench's 5x overload peaked at 302 MiB (59%) with this budget."
+  description = "Memory limit per worker instance (Kubernetes quantity, e.g. 512Mi). Also the worker's MEMORY_LIMIT_MIB: its forward queues (bytes), dedupe window and V8 heap are sized from it. 512Mi: the worker bench's 5x overload peaked at 295-303 MiB (58-59%) with this budget."
   default     = "512Mi"
 
   validation {
