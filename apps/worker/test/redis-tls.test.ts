@@ -140,7 +140,8 @@ describe('shared dedupe over TLS with AUTH (rediss://)', () => {
     const lines: string[] = [];
     // No DEDUPE_REDIS_CA: Node's public CAs, which never signed this certificate.
     const a = worker({ DEDUPE_REDIS_URL: `rediss://:${PASSWORD}@127.0.0.1:${port}` }, lines);
-    await new Promise((r) => setTimeout(r, 300));
+    // The seam: the client reports the failed connection before any claim is made.
+    await waitFor(() => lines.some((l) => l.includes('shared dedupe connection error')));
     expect(await metricSum(a.metrics.dedupeConnected)).toBe(0);
     expect((await ingest(a, uuid())).json().status).toBe('accepted');
     expect(await metricSum(a.metrics.dedupeFailOpen, { reason: 'error' })).toBe(1);
@@ -158,7 +159,8 @@ describe('shared dedupe over TLS with AUTH (rediss://)', () => {
       },
       lines,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // The seam: the client reports the failed connection before any claim is made.
+    await waitFor(() => lines.some((l) => l.includes('shared dedupe connection error')));
     expect((await ingest(a, uuid())).json().status).toBe('accepted');
     expect(await metricSum(a.metrics.dedupeFailOpen, { reason: 'error' })).toBe(1);
     const log = lines.join('\n');

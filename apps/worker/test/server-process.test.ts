@@ -5,7 +5,7 @@ import { type FakeSink, startFakeSink } from '@runmat-telemetry/fake-sink';
 import { CANONICAL_STARTED_EXAMPLE } from '@runmat-telemetry/schema';
 import { startRedis } from '@runmat-telemetry/test-kit';
 import { Redis } from 'ioredis';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEY, uuid } from './helpers.js';
 
 // The real process: `node dist/server.js` (turbo builds before testing).
@@ -266,11 +266,11 @@ describe('worker process', () => {
       true,
     );
     const { url, metricsUrl } = await listening(r);
-    const deadline = Date.now() + 5000;
-    while (!r.lines.some((l) => l.includes('"message":"shared dedupe connected"'))) {
-      if (Date.now() > deadline) throw new Error(`never connected: ${r.lines.join('\n')}`);
-      await new Promise((res) => setTimeout(res, 25));
-    }
+    await vi.waitFor(
+      () =>
+        expect(r.lines.some((l) => l.includes('"message":"shared dedupe connected"'))).toBe(true),
+      { timeout: 5000, interval: 25 },
+    );
     const event = { ...CANONICAL_STARTED_EXAMPLE, uuid: uuid() };
     const post = () =>
       fetch(`${url}/ingest`, {
