@@ -57,6 +57,8 @@ export interface RetryPolicyOptions {
    * whose wait would end past this fails the batch (`retries_exhausted`).
    */
   maxElapsedMs: number;
+  /** Retries per batch at most (default: unbounded, the elapsed budget alone). */
+  maxRetries?: number;
   /** Longest `Retry-After` honoured (default: `max(maxMs, 30 s)`). */
   retryAfterCapMs?: number;
   /** Uniform random in [0, 1) (tests pass their own). */
@@ -68,13 +70,14 @@ export interface RetryPolicyOptions {
  * errors; wait what `Retry-After` asks, else a full-jitter exponential
  * backoff (a uniform delay in [0, min(max, base * 2^attempt)], so instances
  * recovering together do not retry in step); stop once the elapsed budget
- * would be exceeded.
+ * would be exceeded, or after `maxRetries` retries when one is set.
  */
 export class RetryPolicy {
   readonly baseMs: number;
   readonly maxMs: number;
   readonly maxElapsedMs: number;
   readonly retryAfterCapMs: number;
+  readonly maxRetries: number;
   private readonly random: () => number;
 
   constructor(options: RetryPolicyOptions) {
@@ -86,6 +89,8 @@ export class RetryPolicy {
     this.maxMs = options.maxMs;
     this.maxElapsedMs = options.maxElapsedMs;
     this.retryAfterCapMs = options.retryAfterCapMs ?? Math.max(options.maxMs, 30_000);
+    this.maxRetries = options.maxRetries ?? Number.POSITIVE_INFINITY;
+    if (!(this.maxRetries >= 0)) throw new RangeError('RetryPolicy maxRetries must be >= 0');
     this.random = options.random ?? Math.random;
   }
 
@@ -96,9 +101,12 @@ export class RetryPolicy {
     return Math.floor(this.random() * ceiling);
   }
 
-  /** Whether a retry waiting `delayMs` from `now` still ends inside the budget. */
-  allows(startedAt: number, delayMs: number, now = Date.now()): boolean {
-    return now + delayMs - startedAt <= this.maxElapsedMs;
+  /**
+   * Whether retry number `retry` (1 for the first), waiting `delayMs` from
+   * `now`, is within the retry count and ends inside the elapsed budget.
+   */
+  allows(startedAt: number, delayMs: number, now = Date.now(), retry = 1): boolean {
+    return retry <= this.maxRetries && now + delayMs - startedAt <= this.maxElapsedMs;
   }
 
   /** The verdict for an HTTP answer (the default status classifier). */
@@ -180,7 +188,7 @@ export async function runAttempts<T>(
       reason = 'network';
     }
     const delay = policy.delay(n, retryAfterMs);
-    if (!policy.allows(startedAt, delay)) return { kind: 'exhausted', last: reason, attempts: n + 1 };
+    if (!policy.allows(startedAt, delay, Date.now(), n + 1)) return { kind: 'exhausted', last: reason, attempts: n + 1 };
     hooks.onRetry?.(reason, n, delay);
     try {
       await sleep(delay, undefined, { signal });

@@ -31,6 +31,12 @@ describe('RetryPolicy', () => {
     expect(p.allows(0, 700, 400)).toBe(false);
   });
 
+  it('stops after maxRetries when one is set', () => {
+    const p = new RetryPolicy({ baseMs: 1, maxMs: 1, maxElapsedMs: 1_000, maxRetries: 2 });
+    expect(p.allows(0, 0, 0, 2)).toBe(true);
+    expect(p.allows(0, 0, 0, 3)).toBe(false);
+  });
+
   it('refuses negative settings', () => {
     expect(() => new RetryPolicy({ baseMs: -1, maxMs: 1, maxElapsedMs: 1 })).toThrow(/baseMs/);
   });

@@ -140,8 +140,12 @@ async function serve(role: Role, sinkUrl: string): Promise<void> {
         type: 'cpu',
         micros: d.user + d.system,
         accepted: await accepted(),
-        forwarded: worker ? await sum(worker.metrics.forwarded) : 0,
-        failed: worker ? await sum(worker.metrics.forwardFailed) : 0,
+        forwarded: worker
+          ? worker.metrics.deliverySources.reduce((n, d) => n + d.outcomes.delivered, 0)
+          : 0,
+        failed: worker
+          ? worker.metrics.deliverySources.reduce((n, d) => n + d.outcomes.failedTotal(), 0)
+          : 0,
         depth: worker ? worker.queue.depth() : 0,
       });
     }
