@@ -129,7 +129,7 @@ export class ForwarderMetrics {
     );
     labelled(
       'runmat_forwarder_datagrams_dropped_total',
-      'Datagrams that never reached the worker, by reason.',
+      'Datagrams never queued for the worker, by reason (oversize, invalid_json, a schema reject code, queue_full).',
       'reason',
       () => stats.dropped,
     );

@@ -3,7 +3,6 @@ import type { Sized } from './bounded-queue.js';
 import { DeliveryOutcomes, type FailReason } from './outcomes.js';
 import { type RetryPolicy, runAttempts, type Verdict } from './retry-policy.js';
 
-
 /** A destination's answer to one attempt: the HTTP status and what it means. */
 export interface Answer {
   readonly status: number;

@@ -4,6 +4,7 @@
  */
 export * from './bounded-queue.js';
 export * from './engine.js';
+export * from './metric-catalog.js';
 export * from './metrics.js';
 export * from './outcomes.js';
 export * from './retry-policy.js';

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DROP_REASONS, type DeliveryOutcomes, FAIL_REASONS } from './outcomes.js';
+import { type DeliveryOutcomes, DROP_REASONS, FAIL_REASONS } from './outcomes.js';
 
 /** What the delivery metrics read from one destination at scrape time. */
 export interface DeliverySource {
@@ -77,7 +77,8 @@ export function registerDeliveryMetrics(
     `Admitted events given up on, by reason (${FAIL_REASONS.join(', ')}).`,
     ['destination', 'reason'],
     (s, inc) => {
-      for (const reason of FAIL_REASONS) inc({ destination: d(s), reason }, s.outcomes.failed[reason]);
+      for (const reason of FAIL_REASONS)
+        inc({ destination: d(s), reason }, s.outcomes.failed[reason]);
     },
   );
   counter(
@@ -85,7 +86,8 @@ export function registerDeliveryMetrics(
     `Events never admitted for delivery, by reason (${DROP_REASONS.join(', ')}).`,
     ['destination', 'reason'],
     (s, inc) => {
-      for (const reason of DROP_REASONS) inc({ destination: d(s), reason }, s.outcomes.dropped[reason]);
+      for (const reason of DROP_REASONS)
+        inc({ destination: d(s), reason }, s.outcomes.dropped[reason]);
     },
   );
   counter(
@@ -93,7 +95,8 @@ export function registerDeliveryMetrics(
     'Retried requests, by the failed attempt (an HTTP status or "network").',
     ['destination', 'reason'],
     (s, inc) => {
-      for (const [reason, n] of Object.entries(s.outcomes.retries)) inc({ destination: d(s), reason }, n);
+      for (const [reason, n] of Object.entries(s.outcomes.retries))
+        inc({ destination: d(s), reason }, n);
     },
   );
   counter(
@@ -101,14 +104,23 @@ export function registerDeliveryMetrics(
     'Requests to the destination, by HTTP status ("network" for no answer).',
     ['destination', 'status'],
     (s, inc) => {
-      for (const [status, n] of Object.entries(s.outcomes.requests)) inc({ destination: d(s), status }, n);
+      for (const [status, n] of Object.entries(s.outcomes.requests))
+        inc({ destination: d(s), status }, n);
     },
   );
   gauge('runmat_delivery_pending_events', 'Events admitted and not yet delivered or failed.', (s) =>
     s.pending(),
   );
   gauge('runmat_delivery_pending_bytes', 'Bytes those events hold.', (s) => s.pendingBytes());
-  gauge('runmat_delivery_capacity_events', 'Events the destination holds at most.', (s) => s.capacity.events);
-  gauge('runmat_delivery_capacity_bytes', 'Bytes the destination holds at most.', (s) => s.capacity.bytes);
+  gauge(
+    'runmat_delivery_capacity_events',
+    'Events the destination holds at most.',
+    (s) => s.capacity.events,
+  );
+  gauge(
+    'runmat_delivery_capacity_bytes',
+    'Bytes the destination holds at most.',
+    (s) => s.capacity.bytes,
+  );
   gauge('runmat_delivery_in_flight_requests', 'Requests in flight.', (s) => s.inFlightRequests());
 }

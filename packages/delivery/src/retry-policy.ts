@@ -188,7 +188,8 @@ export async function runAttempts<T>(
       reason = 'network';
     }
     const delay = policy.delay(n, retryAfterMs);
-    if (!policy.allows(startedAt, delay, Date.now(), n + 1)) return { kind: 'exhausted', last: reason, attempts: n + 1 };
+    if (!policy.allows(startedAt, delay, Date.now(), n + 1))
+      return { kind: 'exhausted', last: reason, attempts: n + 1 };
     hooks.onRetry?.(reason, n, delay);
     try {
       await sleep(delay, undefined, { signal });

@@ -39,7 +39,9 @@ export interface RetryingFetchOptions {
   /** The identifiers of the events a request body carries (its length is what is counted). */
   eventsOf(body: unknown): string[];
   /** Prepares the body once for every attempt (e.g. compresses it); default: as given. */
-  prepare?(init: FetchInit): Promise<{ headers: Record<string, string>; body: Uint8Array | string }>;
+  prepare?(
+    init: FetchInit,
+  ): Promise<{ headers: Record<string, string>; body: Uint8Array | string }>;
   /** Aborted at the shutdown deadline: retries stop and the request throws. */
   shutdown: AbortSignal;
   /** Called once a request's events are settled (delivered or failed); not for a 413 the SDK will split. */
@@ -87,7 +89,9 @@ export function createRetryingFetch(
     const prepared = options.prepare
       ? await options.prepare(init)
       : { headers: init.headers, body: (init.body ?? '') as Uint8Array | string };
-    const signal = init.signal ? AbortSignal.any([options.shutdown, init.signal]) : options.shutdown;
+    const signal = init.signal
+      ? AbortSignal.any([options.shutdown, init.signal])
+      : options.shutdown;
     let last: RawAnswer | undefined;
     const result = await runAttempts(
       policy,

@@ -30,7 +30,10 @@ function recording(
   return { dest, attempts };
 }
 
-function engine(dest: Destination<Item>, over: Partial<ConstructorParameters<typeof DeliveryEngine>[1]> = {}) {
+function engine(
+  dest: Destination<Item>,
+  over: Partial<ConstructorParameters<typeof DeliveryEngine>[1]> = {},
+) {
   return new DeliveryEngine<Item>(dest, {
     maxEvents: 1000,
     maxBytes: 1_000_000,
@@ -163,7 +166,10 @@ describe('DeliveryEngine retries', () => {
   });
 
   it('does not retry a refusal', async () => {
-    const { dest, attempts } = recording(() => ({ status: 400, verdict: { kind: 'refused', reason: '400' } }));
+    const { dest, attempts } = recording(() => ({
+      status: 400,
+      verdict: { kind: 'refused', reason: '400' },
+    }));
     const failed: string[] = [];
     const e = engine(dest, { onFailed: (reason, n) => failed.push(`${reason}:${n}`) });
     e.offer(item(1));
@@ -189,7 +195,10 @@ describe('DeliveryEngine retries', () => {
   });
 
   it('counts events the destination rejected one by one inside an accepted request', async () => {
-    const { dest } = recording(() => ({ status: 200, verdict: { kind: 'delivered', rejected: 2 } }));
+    const { dest } = recording(() => ({
+      status: 200,
+      verdict: { kind: 'delivered', rejected: 2 },
+    }));
     const e = engine(dest);
     for (let i = 0; i < 5; i++) e.offer(item(i));
     await e.close(1_000);

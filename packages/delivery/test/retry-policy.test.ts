@@ -1,11 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { createRetryingFetch, DeliveryOutcomes, parseRetryAfter, RetryPolicy, type RawAnswer } from '../src/index.js';
+import {
+  createRetryingFetch,
+  DeliveryOutcomes,
+  parseRetryAfter,
+  type RawAnswer,
+  RetryPolicy,
+} from '../src/index.js';
 
 describe('RetryPolicy', () => {
   it('waits a full-jitter delay under a doubling ceiling', () => {
-    const high = new RetryPolicy({ baseMs: 100, maxMs: 1_000, maxElapsedMs: 10_000, random: () => 0.999 });
+    const high = new RetryPolicy({
+      baseMs: 100,
+      maxMs: 1_000,
+      maxElapsedMs: 10_000,
+      random: () => 0.999,
+    });
     expect([0, 1, 2, 3, 4].map((a) => high.delay(a))).toEqual([99, 199, 399, 799, 999]);
-    const low = new RetryPolicy({ baseMs: 100, maxMs: 1_000, maxElapsedMs: 10_000, random: () => 0 });
+    const low = new RetryPolicy({
+      baseMs: 100,
+      maxMs: 1_000,
+      maxElapsedMs: 10_000,
+      random: () => 0,
+    });
     expect(low.delay(3)).toBe(0);
   });
 
@@ -117,7 +133,12 @@ describe('createRetryingFetch', () => {
     const outcomes = new DeliveryOutcomes('sdk');
     const shutdown = new AbortController();
     const fetch = createRetryingFetch({
-      policy: new RetryPolicy({ baseMs: 10_000, maxMs: 10_000, maxElapsedMs: 60_000, random: () => 0.5 }),
+      policy: new RetryPolicy({
+        baseMs: 10_000,
+        maxMs: 10_000,
+        maxElapsedMs: 60_000,
+        random: () => 0.5,
+      }),
       outcomes,
       eventsOf,
       shutdown: shutdown.signal,

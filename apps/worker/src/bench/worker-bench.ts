@@ -134,8 +134,6 @@ async function serve(role: Role, sinkUrl: string): Promise<void> {
     if (msg.type === 'cpu-start') cpu = process.cpuUsage();
     if (msg.type === 'cpu-stop') {
       const d = process.cpuUsage(cpu);
-      const sum = async (c: { get: () => Promise<{ values: Array<{ value: number }> }> }) =>
-        (await c.get()).values.reduce((a, v) => a + v.value, 0);
       send({
         type: 'cpu',
         micros: d.user + d.system,
