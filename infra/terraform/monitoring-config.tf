@@ -73,21 +73,19 @@ locals {
       severity      = "CRITICAL"
       duration      = "0s"
       query         = <<-EOT
-        sum by (destination) (increase(runmat_worker_events_forward_failed_total[5m])) > 0
-        or sum by (reason) (increase(forwarder_events_failed_total[5m])) > 0
-        or sum by (reason) (increase(forwarder_datagrams_dropped_total{reason="shutdown"}[5m])) > 0
+        sum by (destination, reason) (increase(runmat_delivery_failed_events_total[5m])) > 0
       EOT
       documentation = <<-EOT
-        Events that were accepted are gone: the worker gave up on them after
-        retries (`destination` = posthog or ga4, or lost at shutdown), or the
-        forwarder did (`reason` = retries_exhausted, client_error) or could not
-        flush them at shutdown (`reason` = shutdown).
+        Events that were accepted are gone. `destination` says where: posthog or
+        ga4 (the worker gave up), or worker (the forwarder did); `reason` says
+        why: retries_exhausted, refused, rejected, too_large, encode_error or
+        shutdown (still held at the shutdown deadline).
 
-        First response: open the worker's logs for `accepted events lost` or
-        forwarding errors. A destination label points at PostHog or GA4 (status
-        page, API key in Secret Manager); `client_error` on the forwarder means
-        the worker refused its batches (wrong `TELEMETRY_INGESTION_KEY` after a
-        rotation shows as 401s).
+        First response: open the logs for `forward failed` or `events not
+        delivered`. posthog or ga4 points at that service (status page, API key
+        in Secret Manager); `refused` on destination worker means the worker
+        refused the forwarder's batches (a wrong `TELEMETRY_INGESTION_KEY` after
+        a rotation shows as 401s).
       EOT
     }
     queue_full_drops = {
@@ -95,7 +93,7 @@ locals {
       severity      = "ERROR"
       duration      = "0s"
       query         = <<-EOT
-        label_replace(sum(increase(forwarder_datagrams_dropped_total{reason="queue_full"}[5m])) > 0, "source", "forwarder", "", "")
+        label_replace(sum(increase(runmat_forwarder_datagrams_dropped_total{reason="queue_full"}[5m])) > 0, "source", "forwarder", "", "")
         or label_replace(sum(increase(runmat_worker_events_rejected_total{code="queue_full"}[5m])) > 0, "source", "worker", "", "")
       EOT
       documentation = <<-EOT
@@ -117,9 +115,9 @@ locals {
       duration      = "300s"
       query         = <<-EOT
         label_replace(
-          sum(rate(forwarder_datagrams_dropped_total{reason!~"queue_full|shutdown"}[15m]))
-            / sum(rate(forwarder_datagrams_received_total[15m])) > ${var.alert_invalid_drop_ratio}
-          and sum(rate(forwarder_datagrams_received_total[15m])) > 0.05,
+          sum(rate(runmat_forwarder_datagrams_dropped_total{reason!="queue_full"}[15m]))
+            / sum(rate(runmat_forwarder_datagrams_received_total[15m])) > ${var.alert_invalid_drop_ratio}
+          and sum(rate(runmat_forwarder_datagrams_received_total[15m])) > 0.05,
           "source", "forwarder", "", "")
         or label_replace(
           sum(rate(runmat_worker_events_rejected_total{code=~"${local.worker_invalid_codes}"}[15m]))
@@ -130,7 +128,7 @@ locals {
       documentation = <<-EOT
         More than the alert_invalid_drop_ratio share of incoming events has been
         refused as oversize or malformed for 5 minutes (forwarder: drops by
-        `reason` other than queue_full/shutdown; worker: schema and body
+        `reason` other than queue_full; worker: schema and body
         rejections by `code`).
 
         First response: the dashboard's "Lost, by reason" panel names the reason
@@ -144,14 +142,14 @@ locals {
       display_name  = "Telemetry: forwarder kernel dropped UDP datagrams"
       severity      = "ERROR"
       duration      = "0s"
-      query         = "sum(increase(forwarder_udp_kernel_drops_total[5m])) > 0"
+      query         = "sum(increase(runmat_forwarder_udp_kernel_drops_total[5m])) > 0"
       documentation = <<-EOT
         The kernel discarded datagrams for the forwarder's socket because its
         receive buffer was full: the forwarder did not read fast enough, and no
         counter inside it saw those events.
 
         First response: check forwarder CPU (the group autoscales on 60% CPU)
-        and `forwarder_udp_kernel_drops_total` per instance. Sustained drops: raise
+        and `runmat_forwarder_udp_kernel_drops_total` per instance. Sustained drops: raise
         `forwarder_min_replicas` or the machine type; bursts on a VM that logged
         "udp receive buffer smaller than requested": the rmem_max sysctl did not
         apply (see forwarder_recv_buffer_bytes).
@@ -182,8 +180,8 @@ locals {
       duration      = "300s"
       query         = <<-EOT
         max by (destination) (runmat_worker_queue_depth / runmat_worker_queue_capacity) > ${var.alert_queue_fill_ratio}
-        or label_replace(max(forwarder_queue_events / forwarder_queue_capacity_events) > ${var.alert_queue_fill_ratio}, "bound", "events", "", "")
-        or label_replace(max(forwarder_queue_bytes / forwarder_queue_capacity_bytes) > ${var.alert_queue_fill_ratio}, "bound", "bytes", "", "")
+        or label_replace(max(runmat_delivery_pending_events / runmat_delivery_capacity_events) > ${var.alert_queue_fill_ratio}, "bound", "events", "", "")
+        or label_replace(max(runmat_delivery_pending_bytes / runmat_delivery_capacity_bytes) > ${var.alert_queue_fill_ratio}, "bound", "bytes", "", "")
       EOT
       documentation = <<-EOT
         A worker destination queue (`destination`) or a forwarder queue (`bound`
@@ -203,7 +201,7 @@ locals {
       duration      = "600s"
       query         = <<-EOT
         label_replace(absent(runmat_worker_queue_depth), "source", "worker", "", "")
-        or label_replace(absent(forwarder_datagrams_received_total), "source", "forwarder", "", "")
+        or label_replace(absent(runmat_forwarder_datagrams_received_total), "source", "forwarder", "", "")
       EOT
       documentation = <<-EOT
         No sample of the worker's (`source` = worker) or the forwarders'
@@ -223,7 +221,7 @@ locals {
     {
       title = "Events in, by transport (per second)"
       queries = {
-        "UDP datagrams (forwarders)" = "sum(rate(forwarder_datagrams_received_total[5m]))"
+        "UDP datagrams (forwarders)" = "sum(rate(runmat_forwarder_datagrams_received_total[5m]))"
         "HTTP single-event requests" = "sum(rate(runmat_worker_http_request_duration_seconds_count{route=~\"/ingest|/v1/t\"}[5m]))"
       }
     },
@@ -237,31 +235,31 @@ locals {
       title = "Deduplicated (events per second)"
       queries = {
         "worker duplicates"       = "sum(rate(runmat_worker_events_duplicate_total[5m]))"
-        "forwarder saw duplicate" = "sum(rate(forwarder_events_duplicate_total[5m]))"
+        "forwarder saw duplicate" = "sum(rate(runmat_forwarder_events_duplicate_total[5m]))"
       }
     },
     {
       title = "Forwarded to analytics, by destination (events per second)"
       queries = {
-        "forwarded" = "sum by (destination) (rate(runmat_worker_events_forwarded_total[5m]))"
+        "forwarded" = "sum by (destination) (rate(runmat_delivery_delivered_events_total[5m]))"
       }
     },
     {
       title = "Lost, by reason (events per second)"
       queries = {
-        "forwarder dropped"      = "sum by (reason) (rate(forwarder_datagrams_dropped_total[5m]))"
-        "forwarder failed"       = "sum by (reason) (rate(forwarder_events_failed_total[5m]))"
-        "forwarder kernel drops" = "sum(rate(forwarder_udp_kernel_drops_total[5m]))"
+        "forwarder dropped"      = "sum by (reason) (rate(runmat_forwarder_datagrams_dropped_total[5m]))"
+        "forwarder failed"       = "sum by (reason) (rate(runmat_delivery_failed_events_total[5m]))"
+        "forwarder kernel drops" = "sum(rate(runmat_forwarder_udp_kernel_drops_total[5m]))"
         "worker rejected"        = "sum by (code) (rate(runmat_worker_events_rejected_total[5m]))"
-        "worker forward failed"  = "sum by (destination) (rate(runmat_worker_events_forward_failed_total[5m]))"
+        "worker forward failed"  = "sum by (destination) (rate(runmat_delivery_failed_events_total[5m]))"
       }
     },
     {
       title = "Queue depth (share of capacity)"
       queries = {
         "worker, by destination" = "max by (destination) (runmat_worker_queue_depth / runmat_worker_queue_capacity)"
-        "forwarders, events"     = "max(forwarder_queue_events / forwarder_queue_capacity_events)"
-        "forwarders, bytes"      = "max(forwarder_queue_bytes / forwarder_queue_capacity_bytes)"
+        "forwarders, events"     = "max(runmat_delivery_pending_events / runmat_delivery_capacity_events)"
+        "forwarders, bytes"      = "max(runmat_delivery_pending_bytes / runmat_delivery_capacity_bytes)"
       }
     },
     {

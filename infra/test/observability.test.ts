@@ -294,28 +294,25 @@ describe('scrape configs, alerts and dashboard, evaluated (terraform console)', 
     // Events lost by reason: forward failures on both hops, queue-full drops,
     // oversize/invalid spikes; kernel UDP drops; worker 5xx; queues near capacity.
     expect(metricsOf('events_lost')).toEqual(
-      expect.arrayContaining([
-        'runmat_worker_events_forward_failed_total',
-        'forwarder_events_failed_total',
-      ]),
+      expect.arrayContaining(['runmat_delivery_failed_events_total']),
     );
     expect(alerts.queue_full_drops!.query).toContain('reason="queue_full"');
     expect(alerts.queue_full_drops!.query).toContain('code="queue_full"');
     expect(metricsOf('invalid_spike')).toEqual(
       expect.arrayContaining([
-        'forwarder_datagrams_dropped_total',
-        'forwarder_datagrams_received_total',
+        'runmat_forwarder_datagrams_dropped_total',
+        'runmat_forwarder_datagrams_received_total',
         'runmat_worker_events_rejected_total',
       ]),
     );
-    expect(metricsOf('kernel_udp_drops')).toEqual(['forwarder_udp_kernel_drops_total']);
+    expect(metricsOf('kernel_udp_drops')).toEqual(['runmat_forwarder_udp_kernel_drops_total']);
     expect(alerts.worker_5xx!.query).toContain('status_code=~"5.."');
     expect(metricsOf('queue_near_capacity')).toEqual(
       expect.arrayContaining([
         'runmat_worker_queue_depth',
         'runmat_worker_queue_capacity',
-        'forwarder_queue_events',
-        'forwarder_queue_capacity_events',
+        'runmat_delivery_pending_events',
+        'runmat_delivery_capacity_events',
       ]),
     );
     // Thresholds come from variables.
@@ -370,7 +367,7 @@ describe('scrape configs, alerts and dashboard, evaluated (terraform console)', 
     const lostMetrics = lost.widget.xyChart.dataSets.flatMap(
       (ds) => parsePromql(ds.timeSeriesQuery.prometheusQuery).metrics,
     );
-    expect(lostMetrics).toContain('forwarder_udp_kernel_drops_total');
+    expect(lostMetrics).toContain('runmat_forwarder_udp_kernel_drops_total');
     const p99 = tiles.find((t) => /p99/.test(t.widget.title))!;
     expect(p99.widget.xyChart.dataSets[0]!.timeSeriesQuery.prometheusQuery).toMatch(
       /^histogram_quantile\(0\.99, .*runmat_worker_http_request_duration_seconds_bucket/,

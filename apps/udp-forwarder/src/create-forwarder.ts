@@ -1,16 +1,13 @@
 import type { RemoteInfo } from 'node:dgram';
-import { setMaxListeners } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { DeliveryEngine, RetryPolicy } from '@runmat-telemetry/delivery';
 import { MAX_INGEST_EVENT_BYTES, parseEventJson } from '@runmat-telemetry/schema';
 import pino, { type Logger } from 'pino';
 import { type BatchItem, toBatchItem } from './batch/batch-item.js';
-import { Batcher } from './batch/batcher.js';
 import type { ForwarderConfig } from './config.js';
 import { HealthServer } from './health/health-server.js';
-import { BatchSender } from './http/batch-sender.js';
+import { WorkerDestination } from './http/worker-destination.js';
 import { forwarderLoggerOptions } from './logging.js';
 import { ForwarderMetrics } from './metrics.js';
-import { BoundedQueue } from './queue/bounded-queue.js';
 import { ownSocketInodes, udpSocketDrops } from './udp/kernel-drops.js';
 import { UdpReceiver } from './udp/udp-receiver.js';
 
@@ -25,7 +22,7 @@ export interface ForwarderAddresses {
 
 /** How the shutdown flush went. */
 export interface StopReport {
-  /** Events still queued or in flight at the deadline, counted as dropped `shutdown`. */
+  /** Events still queued or in flight at the deadline, counted as failed `shutdown`. */
   unflushed: number;
 }
 
@@ -45,57 +42,50 @@ export interface CreateForwarderOptions {
 
 /**
  * Builds the UDP → `/v1/batch` forwarder from validated config: receiver,
- * bounded queue, batcher, HTTP sender and health server, wired together.
+ * the delivery engine with the worker as its destination, and the health
+ * server, wired together.
  */
 export function createForwarder(
   config: ForwarderConfig,
   options: CreateForwarderOptions = {},
 ): Forwarder {
   const logger = options.logger ?? pino(forwarderLoggerOptions(config.logLevel));
-  const queue = new BoundedQueue<BatchItem>(config.queueMaxEvents, config.queueMaxBytes);
-  // Aborted at the shutdown deadline so retries and in-flight requests give up.
-  const abort = new AbortController();
-  // Every in-flight request and backoff wait listens on it: that is expected, not a leak.
-  setMaxListeners(config.concurrency * 2 + 10, abort.signal);
-  let batcher: Batcher | undefined;
   let addresses: ForwarderAddresses | undefined;
-  const metrics = new ForwarderMetrics(
-    () => ({
-      queueEvents: queue.length,
-      queueBytes: queue.bytes,
-      inFlight: batcher?.inFlightRequests ?? 0,
-    }),
-    {
-      queueCapacity: { events: config.queueMaxEvents, bytes: config.queueMaxBytes },
-      // Our own socket's row only: another process may bind the same port.
-      kernelDrops: () =>
-        addresses ? udpSocketDrops(addresses.udpPort, ownSocketInodes()) : undefined,
-    },
-  );
+  let engine: DeliveryEngine<BatchItem> | undefined;
+  const metrics = new ForwarderMetrics(() => engine, {
+    // Our own socket's row only: another process may bind the same port.
+    kernelDrops: () =>
+      addresses ? udpSocketDrops(addresses.udpPort, ownSocketInodes()) : undefined,
+  });
   const stats = metrics.stats;
-  const sender = new BatchSender({
+  const policy = new RetryPolicy({
+    baseMs: config.retryBaseMs,
+    maxMs: config.retryMaxMs,
+    maxElapsedMs: config.retryMaxElapsedMs,
+  });
+  const destination = new WorkerDestination({
     endpoint: config.endpoint,
     ingestionKey: config.ingestionKey,
     concurrency: config.concurrency,
     requestTimeoutMs: config.requestTimeoutMs,
-    retryBaseMs: config.retryBaseMs,
-    retryMaxMs: config.retryMaxMs,
-    retryMaxElapsedMs: config.retryMaxElapsedMs,
     metrics,
     logger,
+    policy,
   });
-  const activeBatcher = new Batcher({
-    queue,
-    maxEvents: config.batchMaxEvents,
-    maxBytes: config.batchMaxBytes,
-    maxWaitMs: config.batchMaxWaitMs,
+  const delivery = new DeliveryEngine<BatchItem>(destination, {
+    maxEvents: config.queueMaxEvents,
+    maxBytes: config.queueMaxBytes,
+    batchMaxEvents: config.batchMaxEvents,
+    batchMaxBytes: config.batchMaxBytes,
+    batchMaxWaitMs: config.batchMaxWaitMs,
     concurrency: config.concurrency,
-    send: async (items) => {
-      const outcome = await sender.send(items, abort.signal);
-      if (outcome === 'aborted') metrics.drop('shutdown', items.length);
-    },
+    retry: policy,
+    onFailed: (reason, events, detail) =>
+      logger.error({ reason, events, detail }, 'events not delivered to the worker'),
+    onRetry: (reason, attempt, delayMs) =>
+      logger.debug({ reason, attempt, delayMs }, 'batch request retried'),
   });
-  batcher = activeBatcher;
+  engine = delivery;
 
   let started = false;
   let stopping: Promise<StopReport> | undefined;
@@ -109,7 +99,7 @@ export function createForwarder(
     }
     // A full queue refuses before any decoding: under overload, parsing what
     // cannot be kept would only steal time from reading the socket.
-    if (!queue.hasRoomFor(msg.byteLength)) {
+    if (!delivery.hasRoom(1, msg.byteLength)) {
       metrics.drop('queue_full');
       return;
     }
@@ -124,12 +114,9 @@ export function createForwarder(
     }
     if (parsed.fixes.length > 0) metrics.fieldFixes.add(parsed.fixes);
     const projected = Buffer.from(JSON.stringify(parsed.event));
-    if (!queue.offer(toBatchItem(projected, rinfo.address, Date.now()))) {
+    if (!delivery.offer(toBatchItem(projected, rinfo.address, Date.now()))) {
       metrics.drop('queue_full');
-      return;
     }
-    stats.eventsEnqueued++;
-    activeBatcher.notify();
   };
 
   const receiver = new UdpReceiver({
@@ -145,8 +132,8 @@ export function createForwarder(
     isReady: () =>
       started &&
       !stopping &&
-      queue.length < config.queueMaxEvents &&
-      queue.bytes < config.queueMaxBytes,
+      delivery.pending() < config.queueMaxEvents &&
+      delivery.pendingBytes() < config.queueMaxBytes,
     metrics: async () => ({
       contentType: metrics.registry.contentType,
       body: await metrics.text(),
@@ -155,31 +142,19 @@ export function createForwarder(
 
   async function stop(): Promise<StopReport> {
     await receiver.stop();
-    activeBatcher.flush();
-    const idle = activeBatcher.idle().then(() => true);
-    const timedOut = new AbortController();
-    const inTime = await Promise.race([
-      idle,
-      sleep(config.shutdownTimeoutMs, false, { signal: timedOut.signal }).catch(() => false),
-    ]);
-    timedOut.abort();
-    let unflushed = 0;
-    if (!inTime) {
-      const left = queue.drain();
-      metrics.drop('shutdown', left.length);
-      const before = stats.dropped.shutdown - left.length;
-      abort.abort();
-      await activeBatcher.idle();
-      unflushed = stats.dropped.shutdown - before;
+    const unflushed = await delivery.close(config.shutdownTimeoutMs);
+    if (unflushed > 0) {
       logger.error(
         { unflushed, timeoutMs: config.shutdownTimeoutMs },
         'shutdown: events could not be flushed in time and were dropped',
       );
     }
-    activeBatcher.stop();
-    await (inTime ? sender.close() : sender.destroy()).catch(() => undefined);
+    await (unflushed === 0 ? destination.close() : destination.destroy()).catch(() => undefined);
     await health.stop();
-    logger.info({ stats: metrics.snapshot() }, 'forwarder stopped');
+    logger.info(
+      { stats: metrics.snapshot(), delivery: delivery.outcomes.snapshot() },
+      'forwarder stopped',
+    );
     return { unflushed };
   }
 

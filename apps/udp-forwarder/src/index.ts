@@ -3,5 +3,4 @@ export * from './config.js';
 export * from './create-forwarder.js';
 export * from './logging.js';
 export * from './metrics.js';
-export * from './queue/bounded-queue.js';
 export * from './udp/kernel-drops.js';

@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 function metric(text: string, name: string): number {
-  const match = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  const match = text.match(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'));
   return match ? Number(match[1]) : Number.NaN;
 }
 
@@ -50,7 +50,7 @@ describe('kernel UDP receive-buffer drops', () => {
     expect(udpSocketDrops(port, new Set([1]))).toBeUndefined();
   });
 
-  it('exports forwarder_udp_kernel_drops_total: every datagram sent is received or a kernel drop', async () => {
+  it('exports runmat_forwarder_udp_kernel_drops_total: every datagram sent is received or a kernel drop', async () => {
     const worker = new TestWorker();
     await worker.listen(0);
     cleanups.push(() => worker.close());
@@ -70,10 +70,14 @@ describe('kernel UDP receive-buffer drops', () => {
     cleanups.push(() => forwarder.stop());
     const scrape = async () => (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
     const before = await scrape();
-    expect(before).toContain('# TYPE forwarder_udp_kernel_drops_total counter');
-    expect(metric(before, 'forwarder_udp_kernel_drops_total')).toBe(0);
-    expect(metric(before, 'forwarder_queue_capacity_events')).toBe(config.queueMaxEvents);
-    expect(metric(before, 'forwarder_queue_capacity_bytes')).toBe(config.queueMaxBytes);
+    expect(before).toContain('# TYPE runmat_forwarder_udp_kernel_drops_total counter');
+    expect(metric(before, 'runmat_forwarder_udp_kernel_drops_total')).toBe(0);
+    expect(metric(before, 'runmat_delivery_capacity_events{destination="worker"}')).toBe(
+      config.queueMaxEvents,
+    );
+    expect(metric(before, 'runmat_delivery_capacity_bytes{destination="worker"}')).toBe(
+      config.queueMaxBytes,
+    );
 
     // Sent in one synchronous burst: the forwarder, on this same event loop,
     // cannot read its socket until the burst is over, so the kernel drops
@@ -89,12 +93,12 @@ describe('kernel UDP receive-buffer drops', () => {
     await waitFor(async () => {
       text = await scrape();
       return (
-        metric(text, 'forwarder_datagrams_received_total') +
-          metric(text, 'forwarder_udp_kernel_drops_total') ===
+        metric(text, 'runmat_forwarder_datagrams_received_total') +
+          metric(text, 'runmat_forwarder_udp_kernel_drops_total') ===
         sent
       );
     }, 'received + kernel drops to account for every datagram sent');
-    const drops = metric(text, 'forwarder_udp_kernel_drops_total');
+    const drops = metric(text, 'runmat_forwarder_udp_kernel_drops_total');
     expect(drops).toBeGreaterThan(0);
     expect(drops).toBe(udpSocketDrops(udpPort));
   });

@@ -59,7 +59,10 @@ describe('through the real worker', () => {
       { destination: 'posthog' },
       { count: 5, timeoutMs: 10_000 },
     );
-    await waitFor(() => forwarder.metrics.stats.eventsForwarded === 6, 'worker results counted');
+    await waitFor(
+      () => forwarder.metrics.snapshot().eventsForwarded === 6,
+      'worker results counted',
+    );
     expect(new Set(arrived.map((e) => e.uuid))).toEqual(new Set(events.map((e) => e.uuid)));
     for (const event of arrived) {
       expect(event.event).toBe('runtime.run.started');

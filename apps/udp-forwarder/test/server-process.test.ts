@@ -16,7 +16,7 @@ function spawnForwarder(env: Record<string, string>): ForwarderProcess {
 
 async function metric(healthPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-  const match = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  const match = text.match(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'));
   return match ? Number(match[1]) : Number.NaN;
 }
 
@@ -46,7 +46,8 @@ describe('node dist/server.js', () => {
       events.map((e) => JSON.stringify(e)),
     );
     await waitFor(
-      async () => (await metric(healthPort, 'forwarder_queue_events')) === 12,
+      async () =>
+        (await metric(healthPort, 'runmat_delivery_pending_events{destination="worker"}')) === 12,
       'events queued in the child',
     );
     expect(worker.requests).toBe(0);

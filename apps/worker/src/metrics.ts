@@ -1,3 +1,4 @@
+import { type DeliverySource, registerDeliveryMetrics } from '@runmat-telemetry/delivery';
 import { FieldFixTally } from '@runmat-telemetry/schema';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -43,18 +44,11 @@ export class WorkerMetrics {
     help: 'Events whose uuid was already seen within the dedupe window',
     registers: [this.registry],
   });
-  readonly forwarded = new Counter({
-    name: 'runmat_worker_events_forwarded_total',
-    help: 'Events delivered upstream, per destination',
-    labelNames: ['destination'] as const,
-    registers: [this.registry],
-  });
-  readonly forwardFailed = new Counter({
-    name: 'runmat_worker_events_forward_failed_total',
-    help: 'Events given up on after retries (or lost at shutdown), per destination',
-    labelNames: ['destination'] as const,
-    registers: [this.registry],
-  });
+  /**
+   * The destinations' delivery counters (`runmat_delivery_*`, the same names
+   * the forwarder uses); each forwarder adds itself.
+   */
+  readonly deliverySources: DeliverySource[] = [];
   readonly queueDepth = new Gauge({
     name: 'runmat_worker_queue_depth',
     help: 'Events accepted but not yet delivered or failed, per destination',
@@ -138,6 +132,10 @@ export class WorkerMetrics {
     help: '1 while the Redis connection is ready',
     registers: [this.registry],
   });
+
+  constructor() {
+    registerDeliveryMetrics(this.registry, () => this.deliverySources);
+  }
 
   /** Leaves the shared-dedupe metrics out of /metrics (no DEDUPE_REDIS_URL). */
   dropSharedDedupeMetrics(): void {

@@ -1,3 +1,4 @@
+import type { DeliveryOutcomes } from '@runmat-telemetry/delivery';
 import { type FakeSink, startFakeSink } from '@runmat-telemetry/fake-sink';
 import {
   CANONICAL_FINISHED_EXAMPLE,
@@ -57,6 +58,13 @@ async function post(path: string, body: unknown): Promise<Response> {
 }
 
 /** The `destination="posthog"` sample of `name` (0 when absent, as for an untouched counter). */
+/** The PostHog destination's delivery counters. */
+function posthogOutcomes(app: { metrics: { deliverySources: { outcomes: DeliveryOutcomes }[] } }) {
+  const source = app.metrics.deliverySources.find((d) => d.outcomes.destination === 'posthog');
+  if (source === undefined) throw new Error('no posthog destination');
+  return source.outcomes;
+}
+
 function metricValue(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{destination="posthog"} `));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -171,8 +179,8 @@ describe('forwarding to PostHog and GA4', () => {
     // The sink stores a batch before its answer reaches the worker, which
     // counts the events as forwarded only when it reads that answer.
     const counted = [
-      'runmat_worker_events_forwarded_total{destination="posthog"} 10',
-      'runmat_worker_events_forwarded_total{destination="ga4"} 10',
+      'runmat_delivery_delivered_events_total{destination="posthog"} 10',
+      'runmat_delivery_delivered_events_total{destination="ga4"} 10',
     ];
     await waitFor(async () => {
       const metrics = await app.metrics.render();
@@ -189,8 +197,12 @@ describe('forwarding to PostHog and GA4', () => {
     await waitFor(async () => {
       const m = await app.metrics.render();
       return (
-        m.includes('runmat_worker_events_forward_failed_total{destination="posthog"} 1') &&
-        m.includes('runmat_worker_events_forward_failed_total{destination="ga4"} 1')
+        m.includes(
+          'runmat_delivery_failed_events_total{destination="posthog",reason="retries_exhausted"} 1',
+        ) &&
+        m.includes(
+          'runmat_delivery_failed_events_total{destination="ga4",reason="retries_exhausted"} 1',
+        )
       );
     });
     expect(app.queue.depth()).toBe(0);
@@ -209,11 +221,11 @@ describe('forwarding to PostHog and GA4', () => {
     expect(sink.stats().faults.injected).toBe(1);
     await waitFor(async () =>
       (await app.metrics.render()).includes(
-        'runmat_worker_events_forwarded_total{destination="posthog"} 10',
+        'runmat_delivery_delivered_events_total{destination="posthog"} 10',
       ),
     );
     const metrics = await app.metrics.render();
-    expect(metricValue(metrics, 'runmat_worker_events_forward_failed_total')).toBe(0);
+    expect(posthogOutcomes(app).failedTotal()).toBe(0);
     expect(metricValue(metrics, 'runmat_worker_queue_depth')).toBe(0);
   });
 
@@ -223,11 +235,11 @@ describe('forwarding to PostHog and GA4', () => {
     expect((await post('/ingest', finished())).status).toBe(202);
     await waitFor(async () =>
       (await app.metrics.render()).includes(
-        'runmat_worker_events_forward_failed_total{destination="posthog"} 1',
+        'runmat_delivery_failed_events_total{destination="posthog",reason="too_large"} 1',
       ),
     );
     const metrics = await app.metrics.render();
-    expect(metricValue(metrics, 'runmat_worker_events_forwarded_total')).toBe(0);
+    expect(posthogOutcomes(app).delivered).toBe(0);
     expect(metricValue(metrics, 'runmat_worker_queue_depth')).toBe(0);
   });
 

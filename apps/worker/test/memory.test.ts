@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type WorkerApp } from '../src/app.js';
 import type { MemorySample } from '../src/memory/memory-guard.js';
 import { captureApp, KEY, testConfig, uuid, waitFor } from './helpers.js';
-import { metricSum } from './redis-helpers.js';
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
@@ -121,8 +120,10 @@ describe('memory pressure', () => {
     sink.clearFaults();
     await waitFor(() => app.queue.depth() === 0, 15_000);
     expect(app.queue.depthBytes()).toBe(0);
-    expect(await metricSum(app.metrics.forwarded, { destination: 'posthog' })).toBe(accepted);
-    expect(await metricSum(app.metrics.forwarded, { destination: 'ga4' })).toBe(accepted);
+    const delivered = (d: string) =>
+      app.metrics.deliverySources.find((s) => s.outcomes.destination === d)?.outcomes.delivered;
+    expect(delivered('posthog')).toBe(accepted);
+    expect(delivered('ga4')).toBe(accepted);
   });
 });
 

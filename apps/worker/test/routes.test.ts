@@ -462,8 +462,8 @@ describe('probes, metrics, errors', () => {
     expect((await metricsApp.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(404);
     for (const name of [
       'runmat_worker_events_duplicate_total',
-      'runmat_worker_events_forwarded_total',
-      'runmat_worker_events_forward_failed_total',
+      'runmat_delivery_delivered_events_total',
+      'runmat_delivery_failed_events_total',
     ]) {
       expect(metrics.body).toContain(`# TYPE ${name} counter`);
     }

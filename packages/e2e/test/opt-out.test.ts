@@ -45,7 +45,7 @@ async function counts(): Promise<{ worker: number; forwarder: number }> {
     worker:
       sumMetric(worker, 'runmat_worker_events_accepted_total') +
       sumMetric(worker, 'runmat_worker_events_rejected_total'),
-    forwarder: sumMetric(forwarder, 'forwarder_datagrams_received_total'),
+    forwarder: sumMetric(forwarder, 'runmat_forwarder_datagrams_received_total'),
   };
 }
 

@@ -72,15 +72,15 @@ describe('a wrong ingestion key delivers nothing', () => {
     await waitFor(
       async () => {
         const samples = await scrapeMetrics(metricsUrl);
-        return sumMetric(samples, 'forwarder_events_failed_total') >= events.length;
+        return sumMetric(samples, 'runmat_delivery_failed_events_total') >= events.length;
       },
       { message: 'the stray forwarder to count its events as failed' },
     );
     const samples = await scrapeMetrics(metricsUrl);
     expect(
-      sumMetric(samples, 'forwarder_requests_total', { status: '401' }),
+      sumMetric(samples, 'runmat_delivery_requests_total', { status: '401' }),
     ).toBeGreaterThanOrEqual(1);
-    expect(sumMetric(samples, 'forwarder_events_forwarded_total')).toBe(0);
+    expect(sumMetric(samples, 'runmat_delivery_delivered_events_total')).toBe(0);
 
     const sentinels = await settle(pipeline());
     const stored = await pipeline().sinkApi.events();

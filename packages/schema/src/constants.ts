@@ -146,6 +146,8 @@ export const GA4_LIMITS = {
   maxParamsPerEvent: 25,
   maxNameLength: 40,
   maxParamValueLength: 100,
+  /** GA4 refuses a request body of 130 kB or more. */
+  maxPayloadBytes: 130_000,
 } as const;
 
 /**

@@ -125,3 +125,43 @@ export function createPostHogEncoder(
     );
   };
 }
+
+/**
+ * One event as posthog-node's `capture()` takes it (its `EventMessage`):
+ * allowlisted properties only, whatever the object holds, no person profile,
+ * and GeoIP off unless the operator chose to forward the client IP.
+ * posthog-node adds its own `$lib`, `$lib_version` and `$geoip_disable`.
+ */
+export interface PostHogCapture {
+  distinctId: string;
+  event: string;
+  uuid: string;
+  timestamp: Date;
+  disableGeoip: boolean;
+  properties: Record<string, string | number | boolean>;
+}
+
+const ALLOWED_KEYS: ReadonlySet<string> = new Set(ALLOWED_PROPERTIES);
+
+export function toPostHogCapture(event: NormalizedEvent, clientIp?: string): PostHogCapture {
+  const properties: Record<string, string | number | boolean> = {};
+  const source = event.properties as Record<string, string | number | boolean | undefined>;
+  for (const key in source) {
+    const value = source[key];
+    if (value !== undefined && ALLOWED_KEYS.has(key)) properties[key] = value;
+  }
+  properties.$process_person_profile = false;
+  if (clientIp !== undefined) {
+    // posthog-node only ever adds `$geoip_disable: true`; say false outright.
+    properties.$ip = clientIp;
+    properties.$geoip_disable = false;
+  }
+  return {
+    distinctId: event.distinct_id,
+    event: event.event,
+    uuid: event.uuid,
+    timestamp: new Date(event.timestamp),
+    disableGeoip: clientIp === undefined,
+    properties,
+  };
+}

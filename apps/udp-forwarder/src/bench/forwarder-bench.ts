@@ -147,11 +147,11 @@ async function runRate(
     let metrics: Record<string, number> = {};
     while (Date.now() - burstEnd < 30_000) {
       metrics = await scrape(healthPort);
-      const received = metrics.forwarder_datagrams_received_total ?? 0;
+      const received = metrics.runmat_forwarder_datagrams_received_total ?? 0;
       if (
         received === last &&
-        metrics.forwarder_queue_events === 0 &&
-        metrics.forwarder_inflight_requests === 0
+        metrics.runmat_delivery_pending_events === 0 &&
+        metrics.runmat_delivery_in_flight_requests === 0
       ) {
         drainMs = Date.now() - burstEnd;
         break;
@@ -161,7 +161,7 @@ async function runRate(
       await sleep(50);
     }
     const cpuMicros = processCpuMicros(forwarder.pid) - cpuBefore;
-    const forwarded = metrics.forwarder_events_forwarded_total ?? 0;
+    const forwarded = metrics.runmat_delivery_delivered_events_total ?? 0;
 
     // The worker batches to PostHog on its own interval; wait for arrivals to stop.
     let arrived = sinkEvents() - sinkBefore;
@@ -177,9 +177,9 @@ async function runRate(
     const dropped: Record<string, number> = {};
     const requestsByStatus: Record<string, number> = {};
     for (const [key, value] of Object.entries(metrics)) {
-      const m = key.match(/^forwarder_datagrams_dropped_total\{reason="(\w+)"\}$/);
+      const m = key.match(/^runmat_forwarder_datagrams_dropped_total\{reason="(\w+)"\}$/);
       if (m?.[1] && value > 0) dropped[m[1]] = value;
-      const s = key.match(/^forwarder_requests_total\{status="(\w+)"\}$/);
+      const s = key.match(/^runmat_delivery_requests_total\{status="(\w+)"\}$/);
       if (s?.[1]) requestsByStatus[s[1]] = value;
     }
     return {
@@ -188,7 +188,7 @@ async function runRate(
       durationMs,
       sent: sent.sent,
       sendErrors: sent.sendErrors,
-      receivedByForwarder: metrics.forwarder_datagrams_received_total ?? 0,
+      receivedByForwarder: metrics.runmat_forwarder_datagrams_received_total ?? 0,
       droppedByForwarder: dropped,
       forwardedByForwarder: forwarded,
       arrivedAtSink: arrived,
@@ -197,7 +197,7 @@ async function runRate(
       sinkSettleMs,
       peakRssMb: Number((peakRss / 1024 / 1024).toFixed(1)),
       cpuMicrosPerDatagram: Number((cpuMicros / sent.sent).toFixed(1)),
-      retries: metrics.forwarder_retries_total ?? 0,
+      retries: metrics.runmat_delivery_retries_total ?? 0,
       loadAverage: Number((loadavg()[0] ?? 0).toFixed(2)),
       requestsByStatus,
     };

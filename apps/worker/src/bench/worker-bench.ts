@@ -134,14 +134,16 @@ async function serve(role: Role, sinkUrl: string): Promise<void> {
     if (msg.type === 'cpu-start') cpu = process.cpuUsage();
     if (msg.type === 'cpu-stop') {
       const d = process.cpuUsage(cpu);
-      const sum = async (c: { get: () => Promise<{ values: Array<{ value: number }> }> }) =>
-        (await c.get()).values.reduce((a, v) => a + v.value, 0);
       send({
         type: 'cpu',
         micros: d.user + d.system,
         accepted: await accepted(),
-        forwarded: worker ? await sum(worker.metrics.forwarded) : 0,
-        failed: worker ? await sum(worker.metrics.forwardFailed) : 0,
+        forwarded: worker
+          ? worker.metrics.deliverySources.reduce((n, d) => n + d.outcomes.delivered, 0)
+          : 0,
+        failed: worker
+          ? worker.metrics.deliverySources.reduce((n, d) => n + d.outcomes.failedTotal(), 0)
+          : 0,
         depth: worker ? worker.queue.depth() : 0,
       });
     }

@@ -11,6 +11,8 @@ export interface Forwarder {
    * a forwarder without it is bounded by event count only.
    */
   pendingBytes?(): number;
+  /** The bounds this forwarder is held to (for its capacity gauges), set by the queue. */
+  capacity?: { events: number; bytes: number };
   /** Takes ownership of one event; never blocks, never throws. */
   push(event: NormalizedEvent, clientIp: string | undefined): void;
   /**
@@ -53,6 +55,9 @@ export class ForwardQueue {
     readonly capacityBytes: number = Number.POSITIVE_INFINITY,
   ) {
     this.avgBytes = forwarders.map(() => INITIAL_BYTES_PER_EVENT);
+    for (const f of forwarders) {
+      if (f.capacity !== undefined) f.capacity = { events: capacity, bytes: capacityBytes };
+    }
   }
 
   /** True when `n` more events fit in every destination (counting reserved room). */

@@ -1,64 +1,105 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type Answer,
+  DeliveryEngine,
+  type DeliveryOutcomes,
+  type DeliverySource,
+  type Destination,
+  type RetryPolicy,
+} from '@runmat-telemetry/delivery';
 import { GA4_LIMITS, type NormalizedEvent, toGa4Event } from '@runmat-telemetry/schema';
 import type { FastifyBaseLogger } from 'fastify';
 import { Pool } from 'undici';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Forwarder } from './forward-queue.js';
+import { retryPolicyFor } from './retry.js';
 
 /** Settings for {@link Ga4Forwarder}. */
 export interface Ga4ForwarderOptions {
   host: string;
   measurementId: string;
   apiSecret: string;
+  /** A partial batch (fewer than 25 events of one client) leaves after this long. */
   flushIntervalMs: number;
+  /** One attempt's timeout. */
   timeoutMs: number;
+  /** Retries per request under the shared policy. */
   retries: number;
+  /** The policy's first backoff ceiling. */
   retryDelayMs: number;
   /** Parallel `/mp/collect` requests. */
   concurrency: number;
   metrics: WorkerMetrics;
   log: FastifyBaseLogger;
+  /** Overrides the policy built from `retries` and `retryDelayMs`. */
+  retry?: RetryPolicy;
 }
 
-/** Events of one `client_id`, each already serialized (the JSON of a `Ga4Event`). */
-interface Ga4Batch {
-  clientId: string;
-  events: string[];
-  /** What they hold: {@link heldBytes} of each. */
-  bytes: number;
+/** One accepted event, serialized once on arrival (the JSON of a `Ga4Event`). */
+interface Ga4Item {
+  readonly clientId: string;
+  readonly json: string;
+  readonly bytes: number;
 }
 
 /**
  * What one held event costs: its JSON (one byte a character for the ASCII a
- * GA4 event almost always is) and the string's and the group slot's overhead.
+ * GA4 event almost always is) and the item's overhead.
  */
 export const GA4_EVENT_OVERHEAD_BYTES = 64;
-const heldBytes = (json: string) => json.length + GA4_EVENT_OVERHEAD_BYTES;
 
-/** 408, 429 and 5xx are worth another try; other statuses will not change. */
-const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
+/** GA4's Measurement Protocol as a delivery destination: one `client_id` per request. */
+class Ga4Destination implements Destination<Ga4Item> {
+  readonly name = 'ga4';
+  private readonly path: string;
+
+  constructor(
+    private readonly pool: Pool,
+    prefix: string,
+    opts: Ga4ForwarderOptions,
+    private readonly policy: RetryPolicy,
+  ) {
+    // The secret travels in the query string because GA4 requires it there;
+    // this path is never logged.
+    this.path = `${prefix}/mp/collect?measurement_id=${encodeURIComponent(opts.measurementId)}&api_secret=${encodeURIComponent(opts.apiSecret)}`;
+  }
+
+  keyOf(item: Ga4Item): string {
+    return item.clientId;
+  }
+
+  async send(items: readonly Ga4Item[], signal: AbortSignal): Promise<Answer> {
+    // The same JSON as JSON.stringify of a Ga4Request, from the events' own.
+    let body = `{"client_id":${JSON.stringify(items[0]!.clientId)},"events":[`;
+    for (let i = 0; i < items.length; i++) body += (i > 0 ? ',' : '') + items[i]!.json;
+    body += ']}';
+    const res = await this.pool.request({
+      path: this.path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal,
+    });
+    await res.body.dump();
+    return {
+      status: res.statusCode,
+      verdict: this.policy.classify(res.statusCode, res.headers['retry-after']),
+    };
+  }
+}
 
 /**
- * Forwards to GA4's Measurement Protocol. GA4 takes at most 25 events per
- * request, all of one `client_id`, so events are grouped per client and sent
- * when a group is full or the flush interval passes.
+ * Forwards to GA4's Measurement Protocol through the delivery engine: GA4
+ * takes at most 25 events per request, all of one `client_id`, so batches
+ * are keyed by client and sent when full or after the flush interval.
  */
-export class Ga4Forwarder implements Forwarder {
+export class Ga4Forwarder implements Forwarder, DeliverySource {
   readonly destination = 'ga4' as const;
   private readonly pool: Pool;
-  private readonly path: string;
-  private readonly groups = new Map<string, Ga4Batch>();
-  private readonly waiting: Ga4Batch[] = [];
-  private held = 0;
-  private heldBytes = 0;
-  private active = 0;
-  private readonly timer: NodeJS.Timeout;
-  private idle: (() => void) | undefined;
-  private closing = false;
-  private readonly forwarded;
-  private readonly failed;
+  private readonly engine: DeliveryEngine<Ga4Item>;
+  private readonly log: FastifyBaseLogger;
 
-  constructor(private readonly opts: Ga4ForwarderOptions) {
+  constructor(opts: Ga4ForwarderOptions) {
+    this.log = opts.log;
     const url = new URL(opts.host);
     this.pool = new Pool(url.origin, {
       connections: opts.concurrency,
@@ -66,22 +107,46 @@ export class Ga4Forwarder implements Forwarder {
       bodyTimeout: opts.timeoutMs,
       keepAliveTimeout: 30_000,
     });
-    const prefix = url.pathname.replace(/\/+$/, '');
-    // The secret travels in the query string because GA4 requires it there;
-    // this path is never logged.
-    this.path = `${prefix}/mp/collect?measurement_id=${encodeURIComponent(opts.measurementId)}&api_secret=${encodeURIComponent(opts.apiSecret)}`;
-    this.forwarded = opts.metrics.forwarded.labels('ga4');
-    this.failed = opts.metrics.forwardFailed.labels('ga4');
-    this.timer = setInterval(() => this.flushGroups(), opts.flushIntervalMs);
-    this.timer.unref();
+    const policy = opts.retry ?? retryPolicyFor(opts.retries, opts.retryDelayMs, opts.timeoutMs);
+    const destination = new Ga4Destination(
+      this.pool,
+      url.pathname.replace(/\/+$/, ''),
+      opts,
+      policy,
+    );
+    // The worker's forward queue bounds what is admitted; the engine's own bounds never bind.
+    this.engine = new DeliveryEngine(destination, {
+      maxEvents: Number.MAX_SAFE_INTEGER,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      batchMaxEvents: GA4_LIMITS.maxEventsPerRequest,
+      batchMaxBytes: GA4_LIMITS.maxPayloadBytes,
+      batchMaxWaitMs: opts.flushIntervalMs,
+      concurrency: opts.concurrency,
+      retry: policy,
+      onFailed: (reason, lost, detail) =>
+        this.log.error({ destination: 'ga4', lost, reason, err: detail }, 'forward failed'),
+      onRetry: (reason, attempt, delayMs) =>
+        this.log.debug({ destination: 'ga4', reason, attempt, delayMs }, 'request retried'),
+    });
+    opts.metrics.deliverySources.push(this);
   }
 
+  get outcomes(): DeliveryOutcomes {
+    return this.engine.outcomes;
+  }
+
+  capacity = { events: 0, bytes: 0 };
+
   pending(): number {
-    return this.held;
+    return this.engine.pending();
   }
 
   pendingBytes(): number {
-    return this.heldBytes;
+    return this.engine.pendingBytes();
+  }
+
+  inFlightRequests(): number {
+    return this.engine.inFlightRequests();
   }
 
   push(event: NormalizedEvent): void {
@@ -91,105 +156,26 @@ export class Ga4Forwarder implements Forwarder {
     try {
       json = JSON.stringify(toGa4Event(event));
     } catch (err) {
-      this.failed.inc(1);
-      this.opts.log.error(
+      this.engine.outcomes.admitted++;
+      this.engine.outcomes.fail('encode_error', 1);
+      this.log.error(
         { destination: 'ga4', lost: 1, err: err instanceof Error ? err.message : String(err) },
         'event not encodable',
       );
       return;
     }
-    const bytes = heldBytes(json);
-    this.held++;
-    this.heldBytes += bytes;
-    const clientId = event.distinct_id;
-    let group = this.groups.get(clientId);
-    if (group === undefined) {
-      group = { clientId, events: [], bytes: 0 };
-      this.groups.set(clientId, group);
-    }
-    group.events.push(json);
-    group.bytes += bytes;
-    if (group.events.length >= GA4_LIMITS.maxEventsPerRequest) {
-      this.groups.delete(clientId);
-      this.dispatch(group);
-    }
-  }
-
-  async close(timeoutMs: number): Promise<number> {
-    this.closing = true;
-    clearInterval(this.timer);
-    this.flushGroups();
-    if (this.held > 0) {
-      const drained = new Promise<void>((resolve) => {
-        this.idle = resolve;
-      });
-      await Promise.race([drained, sleep(timeoutMs, undefined, { ref: false })]);
-    }
-    const lost = this.held;
-    this.heldBytes = 0;
-    if (lost > 0) {
-      this.failed.inc(lost);
-      this.opts.log.error({ destination: 'ga4', lost }, 'events not delivered before shutdown');
-    }
-    await this.pool.destroy().catch(() => {});
-    return lost;
-  }
-
-  private flushGroups(): void {
-    for (const group of this.groups.values()) this.dispatch(group);
-    this.groups.clear();
-  }
-
-  private dispatch(batch: Ga4Batch): void {
-    if (this.active >= this.opts.concurrency) {
-      this.waiting.push(batch);
-      return;
-    }
-    this.active++;
-    void this.send(batch).finally(() => {
-      this.active--;
-      this.held -= batch.events.length;
-      this.heldBytes -= batch.bytes;
-      const next = this.waiting.shift();
-      if (next !== undefined) this.dispatch(next);
-      else if (this.held === 0) this.idle?.();
+    this.engine.offer({
+      clientId: event.distinct_id,
+      json,
+      bytes: json.length + GA4_EVENT_OVERHEAD_BYTES,
     });
   }
 
-  private async send(batch: Ga4Batch): Promise<void> {
-    // The same JSON as JSON.stringify of a Ga4Request, from the events' own.
-    const payload = `{"client_id":${JSON.stringify(batch.clientId)},"events":[${batch.events.join(',')}]}`;
-    let lastError = '';
-    for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
-      if (attempt > 0) {
-        // Exponential backoff, shortened while shutting down so the drain fits the grace period.
-        const delay = this.opts.retryDelayMs * 2 ** (attempt - 1);
-        await sleep(this.closing ? Math.min(delay, 100) : delay);
-      }
-      try {
-        const res = await this.pool.request({
-          path: this.path,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: payload,
-          headersTimeout: this.opts.timeoutMs,
-          bodyTimeout: this.opts.timeoutMs,
-        });
-        await res.body.dump();
-        if (res.statusCode >= 200 && res.statusCode < 300) {
-          this.forwarded.inc(batch.events.length);
-          return;
-        }
-        lastError = `HTTP ${res.statusCode}`;
-        if (!retryable(res.statusCode)) break;
-      } catch (err) {
-        lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      }
-    }
-    this.failed.inc(batch.events.length);
-    this.opts.log.error(
-      { destination: 'ga4', lost: batch.events.length, err: lastError },
-      'forward failed',
-    );
+  async close(timeoutMs: number): Promise<number> {
+    const lost = await this.engine.close(timeoutMs);
+    if (lost > 0)
+      this.log.error({ destination: 'ga4', lost }, 'events not delivered before shutdown');
+    await this.pool.destroy().catch(() => {});
+    return lost;
   }
 }

@@ -8,13 +8,14 @@ import {
   type NormalizedEvent,
   normalizeEvent,
   parseEvent,
+  toPostHogCapture,
   toPostHogEvent,
 } from '@runmat-telemetry/schema';
 import type { FastifyBaseLogger } from 'fastify';
 import { PostHog } from 'posthog-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkerMetrics } from '../metrics.js';
-import { PostHogForwarder, WireArena } from './posthog-forwarder.js';
+import { batchUuids, PostHogForwarder } from './posthog-forwarder.js';
 
 interface Captured {
   headers: IncomingMessage['headers'];
@@ -24,17 +25,23 @@ interface Captured {
 let server: Server;
 let host = '';
 let captured: Captured[] = [];
+/** Answers a request (by its index) with a status other than 200, or undefined for 200. */
+let responder: (n: number, body: Captured['body']) => number | undefined = () => undefined;
 
 beforeEach(async () => {
   captured = [];
+  responder = () => undefined;
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       let raw = Buffer.concat(chunks);
       if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
-      captured.push({ headers: req.headers, body: JSON.parse(raw.toString('utf8')) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":1}');
+      const body = JSON.parse(raw.toString('utf8')) as Captured['body'];
+      captured.push({ headers: req.headers, body });
+      const status = responder(captured.length - 1, body);
+      if (status !== undefined) res.writeHead(status).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":1}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -64,14 +71,14 @@ const events: NormalizedEvent[] = [
   return normalizeEvent(parsed.event, { receivedAt: Date.parse('2026-05-17T06:40:00Z') });
 });
 
-function forwarder(gzip: boolean, metrics = new WorkerMetrics()) {
+function forwarder(gzip: boolean, metrics = new WorkerMetrics(), batchSize = 10) {
   return new PostHogForwarder({
     apiKey: 'phc_unit',
     host,
-    batchSize: 10,
+    batchSize,
     flushIntervalMs: 20,
     timeoutMs: 2000,
-    retries: 1,
+    retries: 3,
     retryDelayMs: 10,
     gzip,
     concurrency: 1,
@@ -80,19 +87,10 @@ function forwarder(gzip: boolean, metrics = new WorkerMetrics()) {
   });
 }
 
-/** What stock posthog-node sends for the same events through its public capture API. */
+/** What stock posthog-node, with its defaults, sends for the same events. */
 async function stockBatch(): Promise<Array<Record<string, unknown>>> {
-  const client = new PostHog('phc_unit', { host, flushAt: 100, disableGeoip: true });
-  for (const e of events) {
-    const { event, distinct_id, uuid, timestamp, properties } = toPostHogEvent(e);
-    client.capture({
-      event,
-      distinctId: distinct_id,
-      uuid,
-      timestamp: new Date(timestamp),
-      properties,
-    });
-  }
+  const client = new PostHog('phc_unit', { host, flushAt: 100 });
+  for (const e of events) client.capture(toPostHogCapture(e));
   await client.shutdown();
   const batch = captured.flatMap((c) => c.body.batch);
   captured = [];
@@ -125,8 +123,12 @@ describe('PostHogForwarder wire format', () => {
         properties: { ...mapped.properties, $lib: 'posthog-node', $is_server: true },
       });
     }
-    const forwarded = (await metrics.forwarded.get()).values[0]?.value;
-    expect(forwarded).toBe(events.length);
+    expect(f.outcomes.delivered).toBe(events.length);
+    const text = await metrics.render();
+    expect(text).toContain(
+      `runmat_delivery_delivered_events_total{destination="posthog"} ${events.length}`,
+    );
+    expect(text).toContain('runmat_delivery_requests_total{destination="posthog",status="200"} 1');
   });
 
   it('sends plain JSON when gzip is off, and forwards the client IP only when given one', async () => {
@@ -150,28 +152,111 @@ describe('PostHogForwarder robustness', () => {
     const broken = { ...events[0]!, timestamp: Number.NaN };
     expect(() => f.push(broken, undefined)).not.toThrow();
     expect(f.pending()).toBe(0);
-    expect((await metrics.forwardFailed.get()).values[0]?.value).toBe(1);
+    expect(f.outcomes.failed.encode_error).toBe(1);
     f.push(events[1]!, undefined);
     expect(await f.close(2000)).toBe(0);
     expect(captured.flatMap((c) => c.body.batch)).toHaveLength(1);
   });
 });
 
-describe('WireArena', () => {
-  it('returns each text as its own UTF-8 bytes, across chunk boundaries', () => {
-    const arena = new WireArena(64);
-    const texts = [
-      '{"a":1}',
-      'é 中 😀 \u2028',
-      'x'.repeat(20),
-      'y'.repeat(21),
-      'z'.repeat(30),
-      'big'.repeat(40),
-    ];
-    const out = texts.map((t) => arena.write(t));
-    expect(out.map((b) => b.toString('utf8'))).toEqual(texts);
-    // Writing more never changes what was handed out earlier.
-    for (let i = 0; i < 50; i++) arena.write(`filler ${i}`);
-    expect(out.map((b) => b.toString('utf8'))).toEqual(texts);
+describe('PostHogForwarder delivery', () => {
+  const many = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      ...events[0]!,
+      uuid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    }));
+
+  it('retries 503 and 429 under the shared policy, sending each event once delivered', async () => {
+    responder = (n) => (n === 0 ? 503 : n === 1 ? 429 : undefined);
+    const f = forwarder(false);
+    for (const e of many(4)) f.push(e, undefined);
+    expect(await f.close(5000)).toBe(0);
+    expect(captured).toHaveLength(3);
+    for (const c of captured) expect(c.body.batch).toHaveLength(4);
+    expect(f.outcomes.delivered).toBe(4);
+    expect(f.outcomes.retries).toEqual({ '503': 1, '429': 1 });
+    expect(f.outcomes.requests).toEqual({ '503': 1, '429': 1, '200': 1 });
+  });
+
+  it('lets posthog-node halve a batch on 413, and counts a single event that is too large', async () => {
+    const big = many(8);
+    const tooLarge = big[5]!.uuid;
+    responder = (_n, body) =>
+      body.batch.length > 2 || body.batch.some((m) => m.uuid === tooLarge) ? 413 : undefined;
+    const f = forwarder(false, new WorkerMetrics(), 8);
+    for (const e of big) f.push(e, undefined);
+    expect(await f.close(5000)).toBe(0);
+    expect(f.outcomes.delivered).toBe(7);
+    expect(f.outcomes.failed.too_large).toBe(1);
+    const delivered = new Set(
+      captured
+        .filter((c) => c.body.batch.length <= 2 && !c.body.batch.some((m) => m.uuid === tooLarge))
+        .flatMap((c) => c.body.batch.map((m) => m.uuid)),
+    );
+    expect(delivered.size).toBe(7);
+  });
+
+  it('does not retry a refusal, and counts its events as failed', async () => {
+    responder = () => 400;
+    const f = forwarder(false);
+    for (const e of many(3)) f.push(e, undefined);
+    expect(await f.close(5000)).toBe(0);
+    expect(captured).toHaveLength(1);
+    expect(f.outcomes.failed.refused).toBe(3);
+    expect(f.pending()).toBe(0);
+  });
+
+  it('counts retries_exhausted once its retries are spent', async () => {
+    responder = () => 500;
+    const f = forwarder(false);
+    for (const e of many(2)) f.push(e, undefined);
+    expect(await f.close(5000)).toBe(0);
+    expect(captured).toHaveLength(4); // the attempt and its 3 retries
+    expect(f.outcomes.failed.retries_exhausted).toBe(2);
+  });
+
+  it('keeps at most one batch per posthog-node client and the rest in its own backlog', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        captured.push({ headers: req.headers, body: { api_key: '', sent_at: '', batch: [] } });
+        void gate.then(() => res.writeHead(200).end('{}'));
+      });
+    });
+    const f = forwarder(false, new WorkerMetrics(), 5);
+    for (const e of many(23)) f.push(e, undefined);
+    await expect.poll(() => captured.length).toBe(1);
+    // posthog-node's queue (maxQueueSize 20) never sees more than its one batch of 5.
+    expect(f.pending()).toBe(23);
+    release();
+    expect(await f.close(5000)).toBe(0);
+    expect(f.outcomes.delivered).toBe(23);
+  });
+
+  it('counts what is still held at the shutdown deadline as failed shutdown', async () => {
+    server.removeAllListeners('request');
+    server.on('request', (req) => req.resume()); // never answers
+    const f = forwarder(false, new WorkerMetrics(), 5);
+    for (const e of many(12)) f.push(e, undefined);
+    expect(await f.close(300)).toBe(12);
+    expect(f.outcomes.failed.shutdown).toBe(12);
+    expect(f.pending()).toBe(0);
+  });
+});
+
+describe('batchUuids', () => {
+  it('reads the uuids of a /batch/ body and nothing from anything else', () => {
+    expect(batchUuids('{"api_key":"k","batch":[{"uuid":"a"},{"uuid":"b"},{}]}')).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(batchUuids('{"api_key":"k"}')).toEqual([]);
+    expect(batchUuids('not json')).toEqual([]);
+    expect(batchUuids(new Uint8Array(2))).toEqual([]);
   });
 });

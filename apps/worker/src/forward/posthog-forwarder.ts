@@ -1,412 +1,239 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip, constants as zlibConstants } from 'node:zlib';
-import { createPostHogEncoder, type NormalizedEvent } from '@runmat-telemetry/schema';
+import {
+  BoundedQueue,
+  createRetryingFetch,
+  DeliveryOutcomes,
+  type DeliverySource,
+  type RawAnswer,
+  type RetryPolicy,
+} from '@runmat-telemetry/delivery';
+import { type NormalizedEvent, toPostHogCapture } from '@runmat-telemetry/schema';
 import type { FastifyBaseLogger } from 'fastify';
 import { PostHog } from 'posthog-node';
+import { Pool } from 'undici';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Forwarder } from './forward-queue.js';
+import { retryPolicyFor } from './retry.js';
 
 /** Settings for {@link PostHogForwarder}. */
 export interface PostHogForwarderOptions {
   apiKey: string;
   host: string;
-  /** Events per `/batch/` request (also the size that triggers a flush). */
+  /** Events per `/batch/` request (posthog-node's `flushAt` and `maxBatchSize`). */
   batchSize: number;
   flushIntervalMs: number;
+  /** One attempt's timeout. */
   timeoutMs: number;
+  /** Retries per request under the shared policy (posthog-node's own are off). */
   retries: number;
+  /** The policy's first backoff ceiling. */
   retryDelayMs: number;
   gzip: boolean;
   /** posthog-node clients, i.e. `/batch/` requests in flight at once. */
   concurrency: number;
   metrics: WorkerMetrics;
   log: FastifyBaseLogger;
+  /** Overrides the policy built from `retries` and `retryDelayMs`. */
+  retry?: RetryPolicy;
 }
-
-/** One accepted event as the forwarder holds it: already serialized. */
-interface QueuedCapture {
-  distinct_id: string;
-  event: string;
-  uuid: string;
-  /** The capture event's JSON in UTF-8, as it goes into the `/batch/` body. */
-  wire: Buffer;
-}
-
-const isQueuedCapture = (message: unknown): message is QueuedCapture =>
-  Buffer.isBuffer((message as Partial<QueuedCapture> | null)?.wire);
 
 /**
- * Serializes events for PostHog with the library properties posthog-node
- * adds to every capture (`$lib`, `$lib_version`, `$is_server`).
+ * What one held event is charged against the queue's byte bound besides its
+ * properties' characters: posthog-node keeps each capture as objects (its
+ * message, the queue item, the pending promise), about this much heap.
  */
-function encoderFor(client: PostHog): (event: NormalizedEvent, clientIp?: string) => string {
-  const common = (
-    client as unknown as { getCommonEventProperties(): Record<string, string | number | boolean> }
-  ).getCommonEventProperties();
-  return createPostHogEncoder(common);
+export const CAPTURE_OVERHEAD_BYTES = 1536;
+
+/** An accepted event not yet handed to posthog-node. */
+interface Waiting {
+  readonly event: NormalizedEvent;
+  readonly clientIp: string | undefined;
+  readonly bytes: number;
 }
 
-/** posthog-node's retrying fetch (private in its types, present at runtime). */
-type FetchWithRetry = (
-  url: string,
-  options: { method: 'POST'; headers: Record<string, string>; body: string | Uint8Array },
-  responseHandling: { type: 'successful-write' },
-  retryOptions?: unknown,
-) => Promise<unknown>;
+/** One posthog-node client and how many of its captures are unsettled. */
+interface Lane {
+  readonly client: PostHog;
+  held: number;
+}
+
+/** An event inside posthog-node, by uuid, until a request carrying it settles. */
+interface Held {
+  readonly lane: Lane;
+  readonly bytes: number;
+}
 
 const gzipFast = promisify(gzip);
-const COMMA = Buffer.from(',');
 
-/**
- * What one held event costs besides its serialized bytes: the capture object
- * and its three strings, its backlog slot and posthog-node's queue entry.
- */
-export const CAPTURE_OVERHEAD_BYTES = 256;
-
-/** Bytes a held batch accounts for (0 for messages not queued as serialized captures). */
-function heldBytesOf(batch: unknown[]): number {
-  let bytes = 0;
-  for (const m of batch) {
-    const wire = (m as Partial<QueuedCapture> | undefined)?.wire;
-    if (Buffer.isBuffer(wire)) bytes += wire.length + CAPTURE_OVERHEAD_BYTES;
+/** Heap an event costs while held: two bytes a character of its properties, plus the fixed overhead. */
+function heldBytesOf(event: NormalizedEvent): number {
+  let chars = event.uuid.length + event.distinct_id.length + event.event.length;
+  const props = event.properties as Record<string, unknown>;
+  for (const key in props) {
+    const v = props[key];
+    chars += key.length + (typeof v === 'string' ? v.length : 8);
   }
-  return bytes;
+  return chars * 2 + CAPTURE_OVERHEAD_BYTES;
+}
+
+/** The uuids of a posthog-node `/batch/` body (`{"api_key":…,"batch":[…]}`); none for any other body. */
+export function batchUuids(body: unknown): string[] {
+  if (typeof body !== 'string') return [];
+  let parsed: { batch?: unknown };
+  try {
+    parsed = JSON.parse(body) as { batch?: unknown };
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed.batch)) return [];
+  const out: string[] = [];
+  for (const m of parsed.batch as { uuid?: unknown }[]) {
+    if (typeof m?.uuid === 'string') out.push(m.uuid);
+  }
+  return out;
 }
 
 /**
- * Hands out the UTF-8 bytes of serialized events from large shared chunks.
- * `Buffer.from` on a 1 KB string allocates from Node's 8 KB pool, so a new
- * pool every few events; one 256 KB chunk holds a few hundred. A chunk is
- * freed once every event written into it has been sent.
- */
-export class WireArena {
-  private chunk = Buffer.allocUnsafeSlow(0);
-  private offset = 0;
-
-  constructor(private readonly chunkBytes = 256 * 1024) {}
-
-  write(text: string): Buffer {
-    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
-    const worst = text.length * 3;
-    if (worst > this.chunkBytes) return Buffer.from(text, 'utf8');
-    if (this.chunk.length - this.offset < worst) {
-      this.chunk = Buffer.allocUnsafeSlow(this.chunkBytes);
-      this.offset = 0;
-    }
-    const start = this.offset;
-    this.offset += this.chunk.write(text, start, 'utf8');
-    return this.chunk.subarray(start, this.offset);
-  }
-}
-
-/**
- * posthog-node client that queues events already serialized and reports
- * per-batch outcomes.
+ * Forwards to PostHog through stock posthog-node and its public API only.
  *
- * posthog-node's own capture path copies every event three times and
- * serializes each batch through a replacer function that runs once per value;
- * on the worker's hot path that was most of the CPU per event. Here each
- * event is serialized once, when it is queued, by the schema's PostHog
- * encoder (with the `$lib`, `$lib_version` and `$is_server` posthog-node
- * would add), and `sendBatch` joins those strings into the `/batch/` body.
- * Everything else is still posthog-node's: its queue, flush triggers, 413
- * batch halving, network-error requeue, and `fetchWithRetry` with its
- * timeouts and retries on 408/429/5xx. Bodies are gzipped at level 1: for
- * batches of similar events it compresses within a few percent of level 6
- * at about half the CPU.
+ * - Events enter through `capture()` with their own `uuid` and `timestamp`;
+ *   posthog-node batches them (`flushAt`, `maxBatchSize`, `flushInterval`) and
+ *   halves a batch on 413.
+ * - Every request it makes goes through its public `fetch` option, which is
+ *   the delivery package's retrying fetch: the shared {@link RetryPolicy}
+ *   (posthog-node's `fetchRetryCount` is 0) and exact accounting, by uuid,
+ *   of what each request delivered or failed.
+ * - posthog-node drops its oldest event when its queue is full, so each
+ *   client is handed at most one batch of unsettled events (below its
+ *   `maxQueueSize`); the rest wait in this forwarder's backlog. What is still
+ *   held at shutdown is counted as failed `shutdown`.
  *
- * `sendBatch` is also the one place every `/batch/` request goes through, so
- * it is where delivered and failed events are counted exactly.
+ * `concurrency` clients give that many `/batch/` requests in flight.
  */
-class CountingPostHog extends PostHog {
-  onSent: (n: number, bytes: number) => void = () => {};
-  onFailed: (n: number, bytes: number, err: unknown) => void = () => {};
-  private readonly fetchWithRetryFn: FetchWithRetry;
-
-  constructor(apiKey: string, options: ConstructorParameters<typeof PostHog>[1]) {
-    super(apiKey, options);
-    const fetchWithRetry = (this as unknown as { fetchWithRetry?: FetchWithRetry }).fetchWithRetry;
-    if (typeof fetchWithRetry !== 'function') {
-      throw new Error(
-        'posthog-node has no fetchWithRetry: this posthog-node version is not supported by the worker',
-      );
-    }
-    this.fetchWithRetryFn = fetchWithRetry.bind(this);
-    // posthog-node normalizes each message when it is queued and again when
-    // its batch is cut (a copy and a uuid check each time). A serialized
-    // capture is final, so it passes through as it is.
-    const internals = this as unknown as { normalizeMessage?: (m: unknown) => unknown };
-    const normalize = internals.normalizeMessage;
-    if (typeof normalize !== 'function') {
-      throw new Error(
-        'posthog-node has no normalizeMessage: this posthog-node version is not supported by the worker',
-      );
-    }
-    internals.normalizeMessage = (m: unknown) => (isQueuedCapture(m) ? m : normalize.call(this, m));
-  }
-
-  /** Puts one serialized event in posthog-node's queue. */
-  enqueueCapture(capture: QueuedCapture): void {
-    this.enqueue('capture', capture);
-  }
-
-  /** A serialized capture already carries its uuid, timestamp and `$geoip_disable`. */
-  protected override prepareMessage(
-    message: unknown,
-    options?: Parameters<PostHog['capture']>[0],
-  ): ReturnType<PostHog['prepareMessage']> {
-    if (isQueuedCapture(message))
-      return message as unknown as ReturnType<PostHog['prepareMessage']>;
-    return super.prepareMessage(message, options as never);
-  }
-
-  protected override async sendBatch(
-    batch: unknown[],
-    retryOptions?: unknown,
-    route?: string,
-  ): Promise<void> {
-    try {
-      const wires = wiresOf(batch);
-      if (wires === null) await super.sendBatch(batch as never, retryOptions as never, route);
-      else await this.sendWires(wires, retryOptions, route);
-    } catch (err) {
-      // Not every error settles the batch (see posthog-node's `_flushRoute`):
-      // - a network error leaves it in posthog-node's queue for the next flush;
-      // - a 413 on more than one event makes posthog-node halve its batch size
-      //   and send the same events again in smaller batches, each of which
-      //   lands here and is counted when it settles;
-      // anything else (HTTP errors after retries, a 413 on a single event) drops it.
-      if (!isRequeued(err, batch.length)) this.onFailed(batch.length, heldBytesOf(batch), err);
-      throw err;
-    }
-    this.onSent(batch.length, heldBytesOf(batch));
-  }
-
-  private async sendWires(wires: Buffer[], retryOptions: unknown, route?: string): Promise<void> {
-    // The body is assembled from the events' bytes in one copy.
-    const parts: Buffer[] = [Buffer.from(`{"api_key":${JSON.stringify(this.apiKey)},"batch":[`)];
-    for (let i = 0; i < wires.length; i++) {
-      if (i > 0) parts.push(COMMA);
-      parts.push(wires[i]!);
-    }
-    parts.push(Buffer.from(`],"sent_at":"${new Date().toISOString()}"}`));
-    const payload = Buffer.concat(parts);
-    const headers: Record<string, string> = {
-      ...this.getCustomHeaders(),
-      'Content-Type': 'application/json',
-    };
-    let body: Uint8Array = payload;
-    if (!this.disableCompression) {
-      body = new Uint8Array(await gzipFast(payload, { level: zlibConstants.Z_BEST_SPEED }));
-      headers['Content-Encoding'] = 'gzip';
-    }
-    const url = `${this.host}${this.getBatchEndpointPath(route ?? 'default')}`;
-    await this.fetchWithRetryFn(
-      url,
-      { method: 'POST', headers, body },
-      { type: 'successful-write' },
-      retryOptions,
-    );
-  }
-}
-
-/** The serialized events of a batch, or null if any message was not queued by `enqueueEvent`. */
-function wiresOf(batch: unknown[]): Buffer[] | null {
-  const wires: Buffer[] = new Array(batch.length);
-  for (let i = 0; i < batch.length; i++) {
-    const wire = (batch[i] as Partial<QueuedCapture> | undefined)?.wire;
-    if (!Buffer.isBuffer(wire)) return null;
-    wires[i] = wire;
-  }
-  return wires;
-}
-
-/**
- * Whether posthog-node keeps (network error) or re-sends in smaller batches
- * (413 on a batch of several events) the events of a failed `/batch/` request,
- * rather than dropping them.
- */
-export function isRequeued(err: unknown, batchLength: number): boolean {
-  if (!(err instanceof Error)) return false;
-  if (err.name === 'PostHogFetchNetworkError') return true;
-  return (
-    err.name === 'PostHogFetchHttpError' &&
-    (err as { status?: number }).status === 413 &&
-    batchLength > 1
-  );
-}
-
-/**
- * One posthog-node client and what it holds. posthog-node sends one batch at
- * a time per client, so several lanes give several `/batch/` requests in
- * flight.
- */
-class Lane {
-  /** Events handed to this client and not yet settled. */
-  held = 0;
-  private flushing = false;
-  private partialTimer: NodeJS.Timeout | undefined;
-  closing = false;
-
-  constructor(
-    readonly client: CountingPostHog,
-    private readonly batchSize: number,
-    private readonly flushIntervalMs: number,
-    private readonly log: FastifyBaseLogger,
-  ) {
-    // posthog-node calls flushBackground on every enqueue once its queue
-    // reaches flushAt, and each call chains another flush that may send a
-    // batch of a handful of events. One flush at a time, each sending full
-    // batches, keeps per-event cost flat; errors go to pino instead of
-    // console.error (the failure itself is counted in sendBatch).
-    (client as unknown as { flushBackground: () => void }).flushBackground = () => this.flush();
-  }
-
-  flush(): void {
-    if (this.flushing) return;
-    this.flushing = true;
-    this.client
-      .flush()
-      .catch((err: unknown) => {
-        this.log.warn({ destination: 'posthog', err: describe(err) }, 'flush attempt failed');
-      })
-      .finally(() => {
-        this.flushing = false;
-        if (this.held >= this.batchSize) this.flush();
-        else if (this.held > 0 && this.partialTimer === undefined && !this.closing) {
-          this.partialTimer = setTimeout(() => {
-            this.partialTimer = undefined;
-            this.flush();
-          }, this.flushIntervalMs);
-          this.partialTimer.unref();
-        }
-      });
-  }
-}
-
-/**
- * Forwards to PostHog through posthog-node's queue and `/batch/` endpoint.
- * Accepted events wait in a plain FIFO backlog here and are handed to
- * posthog-node a couple of batches at a time: its queue drops the oldest
- * event silently when full and rescans itself after every batch, so it is
- * kept short, and the forward queue's bound applies to the backlog.
- */
-export class PostHogForwarder implements Forwarder {
+export class PostHogForwarder implements Forwarder, DeliverySource {
   readonly destination = 'posthog' as const;
-  private readonly lanes: Lane[];
-  /** Accepted and not yet delivered or failed: backlog plus every lane. */
-  private inFlight = 0;
-  /** Their serialized bytes plus {@link CAPTURE_OVERHEAD_BYTES} each. */
-  private inFlightBytes = 0;
-  private readonly laneLimit: number;
-  private backlog: Array<QueuedCapture | undefined> = [];
-  private readonly encode: (event: NormalizedEvent, clientIp?: string) => string;
-  private readonly arena = new WireArena();
-  private backlogHead = 0;
+  readonly outcomes = new DeliveryOutcomes('posthog');
+  private readonly lanes: Lane[] = [];
+  private readonly backlog = new BoundedQueue<Waiting>(
+    Number.POSITIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+  );
+  private readonly held = new Map<string, Held[]>();
+  private heldEvents = 0;
+  private heldBytes = 0;
+  private requestsInFlight = 0;
   private nextLane = 0;
-  private readonly retryTimer: NodeJS.Timeout;
+  private readonly laneLimit: number;
+  private readonly shutdown = new AbortController();
+  private readonly pool: Pool;
   private readonly log: FastifyBaseLogger;
-  private readonly failed: { inc: (n: number) => void };
+  capacity: { events: number; bytes: number };
 
   constructor(opts: PostHogForwarderOptions) {
     this.log = opts.log;
-    // Two batches per lane: one being sent, one filling up behind it.
-    this.laneLimit = opts.batchSize * 2;
-    const forwarded = opts.metrics.forwarded.labels('posthog');
-    this.failed = opts.metrics.forwardFailed.labels('posthog');
-    this.lanes = [];
-    let encode: ((event: NormalizedEvent, clientIp?: string) => string) | undefined;
+    this.laneLimit = opts.batchSize;
+    this.capacity = { events: 0, bytes: 0 };
+    const policy = opts.retry ?? retryPolicyFor(opts.retries, opts.retryDelayMs, opts.timeoutMs);
+    const url = new URL(opts.host);
+    this.pool = new Pool(url.origin, {
+      connections: opts.concurrency,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+    const fetch = createRetryingFetch({
+      policy,
+      outcomes: this.outcomes,
+      eventsOf: batchUuids,
+      shutdown: this.shutdown.signal,
+      prepare: async (init) => {
+        const headers = { ...init.headers };
+        const text = typeof init.body === 'string' ? init.body : '';
+        if (!opts.gzip) return { headers, body: text };
+        headers['Content-Encoding'] = 'gzip';
+        // Level 1: for batches of similar events within a few percent of level 6, at about half the CPU.
+        const body = new Uint8Array(
+          await gzipFast(Buffer.from(text), { level: zlibConstants.Z_BEST_SPEED }),
+        );
+        return { headers, body };
+      },
+      request: (target, init, signal) => this.request(target, init, signal, opts.timeoutMs),
+      onSettled: (uuids, how, detail) => {
+        this.settle(uuids);
+        if (how !== 'delivered') {
+          this.log.error(
+            { destination: 'posthog', lost: uuids.length, reason: how, detail },
+            'forward failed',
+          );
+        }
+      },
+      onRetry: (reason, attempt, delayMs) =>
+        this.log.debug({ destination: 'posthog', reason, attempt, delayMs }, 'request retried'),
+    });
+    // The retrying fetch may take the whole elapsed budget; posthog-node's own
+    // request deadline must not cut it short.
+    const requestTimeout = policy.maxElapsedMs + opts.timeoutMs * 2;
     for (let i = 0; i < opts.concurrency; i++) {
-      const client = new CountingPostHog(opts.apiKey, {
+      const client = new PostHog(opts.apiKey, {
         host: opts.host,
         flushAt: opts.batchSize,
         maxBatchSize: opts.batchSize,
         maxQueueSize: opts.batchSize * 4,
         flushInterval: opts.flushIntervalMs,
-        requestTimeout: opts.timeoutMs,
-        fetchRetryCount: opts.retries,
-        fetchRetryDelay: opts.retryDelayMs,
-        disableCompression: !opts.gzip,
+        requestTimeout,
+        fetchRetryCount: 0,
+        disableCompression: true,
         disableGeoip: true,
+        preloadFeatureFlags: false,
         enableExceptionAutocapture: false,
-        featureFlagsPollingInterval: null,
-      } as ConstructorParameters<typeof PostHog>[1]);
-      encode ??= encoderFor(client);
-      const lane = new Lane(client, opts.batchSize, opts.flushIntervalMs, opts.log);
-      client.onSent = (n, bytes) => {
-        this.inFlight -= n;
-        this.inFlightBytes -= bytes;
-        lane.held -= n;
-        forwarded.inc(n);
-        this.pump();
-      };
-      client.onFailed = (n, bytes, err) => {
-        this.inFlight -= n;
-        this.inFlightBytes -= bytes;
-        lane.held -= n;
-        this.failed.inc(n);
-        this.log.error({ destination: 'posthog', lost: n, err: describe(err) }, 'forward failed');
-        this.pump();
-      };
-      this.lanes.push(lane);
+        fetch,
+      });
+      client.on('error', (err: unknown) => {
+        // Already counted and logged by the fetch; this is posthog-node's own notice.
+        this.log.debug({ destination: 'posthog', err: describe(err) }, 'posthog-node error');
+      });
+      this.lanes.push({ client, held: 0 });
     }
-    if (encode === undefined)
+    if (this.lanes.length === 0)
       throw new Error('PostHog forwarding needs a concurrency of at least 1');
-    this.encode = encode;
-    // Batches that hit a network error stay in posthog-node's queue, and it
-    // only flushes again when a new event arrives: nudge it while anything is held.
-    this.retryTimer = setInterval(
-      () => {
-        for (const lane of this.lanes) if (lane.held > 0) lane.flush();
-      },
-      Math.max(opts.flushIntervalMs, 1000),
-    );
-    this.retryTimer.unref();
+    opts.metrics.deliverySources.push(this);
   }
 
   pending(): number {
-    return this.inFlight;
+    return this.heldEvents;
   }
 
   pendingBytes(): number {
-    return this.inFlightBytes;
+    return this.heldBytes;
+  }
+
+  inFlightRequests(): number {
+    return this.requestsInFlight;
   }
 
   push(event: NormalizedEvent, clientIp: string | undefined): void {
-    // Serialized on arrival, to UTF-8 bytes: the backlog then holds one
-    // buffer per event (its bytes outside the JS heap) instead of an object
-    // graph, which keeps a full queue cheap for the garbage collector, and a
-    // batch body is one copy of those bytes.
-    let wire: Buffer;
-    try {
-      wire = this.arena.write(this.encode(event, clientIp));
-    } catch (err) {
-      // Normalized events always serialize; if one ever did not, it is
-      // counted as lost rather than thrown into the request that carried it.
-      this.failed.inc(1);
-      this.log.error(
-        { destination: 'posthog', lost: 1, err: describe(err) },
-        'event not encodable',
-      );
+    this.outcomes.admitted++;
+    if (!Number.isFinite(event.timestamp)) {
+      // Normalized events always have a time; if one ever did not, it is
+      // counted as lost rather than handed to posthog-node or thrown.
+      this.outcomes.fail('encode_error', 1);
+      this.log.error({ destination: 'posthog', lost: 1 }, 'event not encodable');
       return;
     }
-    this.inFlight++;
-    this.inFlightBytes += wire.length + CAPTURE_OVERHEAD_BYTES;
-    this.backlog.push({
-      distinct_id: event.distinct_id,
-      event: event.event,
-      uuid: event.uuid,
-      wire,
-    });
+    const bytes = heldBytesOf(event);
+    this.heldEvents++;
+    this.heldBytes += bytes;
+    this.backlog.offer({ event, clientIp, bytes });
     this.pump();
   }
 
-  /** Moves events from the backlog into lanes with room, filling one lane at a time. */
+  /** Hands waiting events to clients below their limit, filling one client at a time. */
   private pump(): void {
     const lanes = this.lanes;
     let tried = 0;
-    while (this.backlogHead < this.backlog.length && tried < lanes.length) {
+    while (this.backlog.length > 0 && tried < lanes.length) {
       const lane = lanes[this.nextLane]!;
       if (lane.held >= this.laneLimit) {
         this.nextLane = (this.nextLane + 1) % lanes.length;
@@ -414,44 +241,89 @@ export class PostHogForwarder implements Forwarder {
         continue;
       }
       tried = 0;
-      const item = this.backlog[this.backlogHead]!;
-      this.backlog[this.backlogHead++] = undefined;
+      const [waiting] = this.backlog.take(1, Number.POSITIVE_INFINITY);
+      const { event, clientIp, bytes } = waiting!;
       lane.held++;
-      lane.client.enqueueCapture(item);
+      const entry: Held = { lane, bytes };
+      const same = this.held.get(event.uuid);
+      if (same === undefined) this.held.set(event.uuid, [entry]);
+      else same.push(entry);
+      lane.client.capture(toPostHogCapture(event, clientIp));
     }
-    if (this.backlogHead > 4096 && this.backlogHead * 2 > this.backlog.length) {
-      this.backlog = this.backlog.slice(this.backlogHead);
-      this.backlogHead = 0;
+  }
+
+  /** Releases the events a request settled (delivered or failed). */
+  private settle(uuids: readonly string[]): void {
+    for (const uuid of uuids) {
+      const entries = this.held.get(uuid);
+      const entry = entries?.shift();
+      if (entry === undefined) continue;
+      if (entries!.length === 0) this.held.delete(uuid);
+      entry.lane.held--;
+      this.heldEvents--;
+      this.heldBytes -= entry.bytes;
+    }
+    this.pump();
+  }
+
+  private async request(
+    target: string,
+    init: { method: string; headers: Record<string, string>; body: Uint8Array | string },
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<RawAnswer> {
+    const url = new URL(target);
+    this.requestsInFlight++;
+    try {
+      const res = await this.pool.request({
+        path: `${url.pathname}${url.search}`,
+        method: init.method as 'POST',
+        headers: init.headers,
+        body: init.body,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const body = await res.body.text();
+      return { status: res.statusCode, headers: res.headers, body };
+    } finally {
+      this.requestsInFlight--;
     }
   }
 
   async close(timeoutMs: number): Promise<number> {
-    clearInterval(this.retryTimer);
-    for (const lane of this.lanes) lane.closing = true;
     const deadline = Date.now() + timeoutMs;
-    // Drain the backlog through the lanes batch by batch, then let
-    // posthog-node's shutdown send the remainder; all within one deadline.
-    while (this.backlogHead < this.backlog.length && Date.now() < deadline) {
-      const before = this.inFlight;
+    // Flush client by client until nothing is held or the deadline passes.
+    while (this.heldEvents > 0 && Date.now() < deadline) {
+      const before = this.heldEvents;
       const flushes = this.lanes.map((lane) => lane.client.flush().catch(() => {}));
-      await Promise.race([Promise.all(flushes), sleep(Math.max(1, deadline - Date.now()))]);
-      if (this.inFlight === before) break;
+      const timer = new AbortController();
+      await Promise.race([
+        Promise.all(flushes),
+        sleep(Math.max(1, deadline - Date.now()), undefined, { signal: timer.signal }).catch(
+          () => {},
+        ),
+      ]);
+      timer.abort();
+      this.pump();
+      if (this.heldEvents === before && this.backlog.length === 0) {
+        // Nothing settled and nothing more to hand over: what is left is in flight.
+        await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+      }
     }
-    await Promise.all(
-      this.lanes.map(async (lane) => {
-        try {
-          await lane.client.shutdown(Math.max(1, deadline - Date.now()));
-        } catch (err) {
-          this.log.error({ destination: 'posthog', err: describe(err) }, 'shutdown flush failed');
-        }
-      }),
-    );
-    const lost = Math.max(0, this.inFlight);
-    this.inFlightBytes = 0;
+    // Anything still in a request gives up now; posthog-node keeps those events.
+    this.shutdown.abort();
+    await Promise.all(this.lanes.map((lane) => lane.client.shutdown(100).catch(() => {})));
+    await this.pool.destroy().catch(() => {});
+    const lost = this.heldEvents;
     if (lost > 0) {
-      this.failed.inc(lost);
+      this.outcomes.fail('shutdown', lost);
       this.log.error({ destination: 'posthog', lost }, 'events not delivered before shutdown');
     }
+    this.heldEvents = 0;
+    this.heldBytes = 0;
+    this.held.clear();
+    this.backlog.drain();
     return lost;
   }
 }

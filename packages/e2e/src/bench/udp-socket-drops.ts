@@ -4,6 +4,6 @@
  * reading it while the forwarder is too busy to answer `/metrics`). Together
  * with the forwarder's own counters this makes "sent = received + kernel
  * drops" checkable exactly. The reader lives in the forwarder, which exports
- * the same figure as `forwarder_udp_kernel_drops_total`.
+ * the same figure as `runmat_forwarder_udp_kernel_drops_total`.
  */
 export { udpSocketDrops } from '@runmat-telemetry/udp-forwarder';

@@ -90,13 +90,13 @@ describe('the sink fails with 500s for a while, then recovers', () => {
         const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
         const forwarded = { destination: 'posthog' };
         return (
-          sumMetric(samples, 'runmat_worker_events_forwarded_total', forwarded) === arrived.length
+          sumMetric(samples, 'runmat_delivery_delivered_events_total', forwarded) === arrived.length
         );
       },
       { message: 'forwarded_total to match what the sink stored' },
     );
     const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
-    expect(sumMetric(samples, 'runmat_worker_events_forward_failed_total')).toBe(0);
+    expect(sumMetric(samples, 'runmat_delivery_failed_events_total')).toBe(0);
   });
 
   it('beyond the retry budget: the loss is counted in /metrics and nothing arrives twice', async () => {
@@ -107,7 +107,7 @@ describe('the sink fails with 500s for a while, then recovers', () => {
     const failed = await waitFor(
       async () => {
         const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
-        const n = sumMetric(samples, 'runmat_worker_events_forward_failed_total', {
+        const n = sumMetric(samples, 'runmat_delivery_failed_events_total', {
           destination: 'posthog',
         });
         return n >= uuids.length ? n : 0;

@@ -61,7 +61,8 @@ async function forwarderSamples(app: { healthUrl: string }): Promise<Sample[]> {
 }
 
 const queueIdle = (s: Sample[]) =>
-  sumMetric(s, 'forwarder_queue_events') === 0 && sumMetric(s, 'forwarder_inflight_requests') === 0;
+  sumMetric(s, 'runmat_delivery_pending_events') === 0 &&
+  sumMetric(s, 'runmat_delivery_in_flight_requests') === 0;
 
 describe('the worker is stopped and restarted while UDP traffic continues', () => {
   it('every datagram accepted before, during and after the restart arrives exactly once', async () => {
@@ -103,13 +104,13 @@ describe('the worker is stopped and restarted while UDP traffic continues', () =
       ).toHaveLength(1);
 
     const samples = await forwarderSamples(pipeline.forwarder);
-    expect(sumMetric(samples, 'forwarder_datagrams_received_total')).toBeGreaterThanOrEqual(
+    expect(sumMetric(samples, 'runmat_forwarder_datagrams_received_total')).toBeGreaterThanOrEqual(
       traffic.uuids.length,
     );
-    expect(sumMetric(samples, 'forwarder_datagrams_dropped_total')).toBe(0);
-    expect(sumMetric(samples, 'forwarder_events_failed_total')).toBe(0);
+    expect(sumMetric(samples, 'runmat_forwarder_datagrams_dropped_total')).toBe(0);
+    expect(sumMetric(samples, 'runmat_delivery_failed_events_total')).toBe(0);
     // The outage was real: some batch had to be retried.
-    expect(sumMetric(samples, 'forwarder_retries_total')).toBeGreaterThan(0);
+    expect(sumMetric(samples, 'runmat_delivery_retries_total')).toBeGreaterThan(0);
   });
 
   it('beyond the queue bound: the overflow is counted as dropped, the rest arrives once', async () => {
@@ -129,7 +130,8 @@ describe('the worker is stopped and restarted while UDP traffic continues', () =
     await sendDatagrams(forwarder.udpHost, forwarder.udpPort, events);
     await waitFor(
       async () =>
-        sumMetric(await forwarderSamples(forwarder), 'forwarder_datagrams_received_total') >= 60,
+        sumMetric(await forwarderSamples(forwarder), 'runmat_forwarder_datagrams_received_total') >=
+        60,
       { message: 'the forwarder to read all 60 datagrams' },
     );
     await pipeline.startWorker();
@@ -137,12 +139,16 @@ describe('the worker is stopped and restarted while UDP traffic continues', () =
     const final = await waitFor(
       async () => {
         const s = await forwarderSamples(forwarder);
-        return queueIdle(s) && sumMetric(s, 'forwarder_events_forwarded_total') > 0 ? s : undefined;
+        return queueIdle(s) && sumMetric(s, 'runmat_delivery_delivered_events_total') > 0
+          ? s
+          : undefined;
       },
       { timeoutMs: 20_000, message: 'the tiny-queue forwarder to drain' },
     );
-    const dropped = sumMetric(final, 'forwarder_datagrams_dropped_total', { reason: 'queue_full' });
-    const forwarded = sumMetric(final, 'forwarder_events_forwarded_total');
+    const dropped = sumMetric(final, 'runmat_forwarder_datagrams_dropped_total', {
+      reason: 'queue_full',
+    });
+    const forwarded = sumMetric(final, 'runmat_delivery_delivered_events_total');
     expect(dropped).toBeGreaterThan(0);
     expect(forwarded + dropped).toBe(60);
 

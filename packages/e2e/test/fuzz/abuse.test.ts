@@ -105,8 +105,8 @@ describe('oversize, nested and hostile bodies', () => {
       const now = await scrapeMetrics(p().endpoints.forwarderMetricsUrl);
       const reason = { reason: 'oversize' };
       return (
-        sumMetric(now, 'forwarder_datagrams_dropped_total', reason) ===
-        sumMetric(before, 'forwarder_datagrams_dropped_total', reason) + 1
+        sumMetric(now, 'runmat_forwarder_datagrams_dropped_total', reason) ===
+        sumMetric(before, 'runmat_forwarder_datagrams_dropped_total', reason) + 1
       );
     });
     await settle(p());

@@ -99,14 +99,14 @@ describe('mutated and random input through the running pipeline', () => {
       );
       const metricsBefore = sumMetric(
         await scrapeMetrics(pipeline().endpoints.forwarderMetricsUrl),
-        'forwarder_datagrams_received_total',
+        'runmat_forwarder_datagrams_received_total',
       );
       await sendDatagrams(pipeline().endpoints.udpHost, pipeline().endpoints.udpPort, datagrams);
       await waitFor(
         async () =>
           sumMetric(
             await scrapeMetrics(pipeline().endpoints.forwarderMetricsUrl),
-            'forwarder_datagrams_received_total',
+            'runmat_forwarder_datagrams_received_total',
           ) >=
           metricsBefore + datagrams.length,
         { timeoutMs: 30_000, message: 'the forwarder to read every datagram' },

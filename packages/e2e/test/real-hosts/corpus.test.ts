@@ -218,7 +218,7 @@ describe('the real-host corpus', () => {
     const f = await scrapeMetrics(p.endpoints.forwarderMetricsUrl);
     const arrived = new Set(posthog.map((e) => e.uuid));
     console.info(`UDP alone, arrived per class: ${perClass((c) => arrived.has(expectedUuid(c)))}`);
-    expect(sumMetric(f, 'forwarder_datagrams_dropped_total')).toBe(0);
+    expect(sumMetric(f, 'runmat_forwarder_datagrams_dropped_total')).toBe(0);
     checkArrivals(posthog, ga4);
   }, 90_000);
 
@@ -235,23 +235,23 @@ describe('the real-host corpus', () => {
     await waitFor(
       async () => {
         const f = await scrapeMetrics(p.endpoints.forwarderMetricsUrl);
-        return sumMetric(f, 'forwarder_events_forwarded_total') === corpus.length;
+        return sumMetric(f, 'runmat_delivery_delivered_events_total') === corpus.length;
       },
       { timeoutMs: 30_000, message: 'the forwarder to count every datagram forwarded' },
     );
     const f = await scrapeMetrics(p.endpoints.forwarderMetricsUrl);
-    const received = sumMetric(f, 'forwarder_datagrams_received_total');
-    const enqueued = sumMetric(f, 'forwarder_events_enqueued_total');
+    const received = sumMetric(f, 'runmat_forwarder_datagrams_received_total');
+    const enqueued = sumMetric(f, 'runmat_delivery_admitted_events_total');
     console.info(
       `UDP: ${received} datagrams read, ${enqueued} accepted, largest ${Math.max(...corpus.map(wireBytes))} bytes`,
     );
     console.info(
-      `forwarder field fixes:\n  ${fieldFixes(f, 'forwarder_field_fixes_total').join('\n  ')}`,
+      `forwarder field fixes:\n  ${fieldFixes(f, 'runmat_forwarder_field_fixes_total').join('\n  ')}`,
     );
     expect(received).toBe(corpus.length);
     expect(enqueued).toBe(corpus.length);
-    expect(sumMetric(f, 'forwarder_datagrams_dropped_total')).toBe(0);
-    expect(sumMetric(f, 'forwarder_events_rejected_total')).toBe(0);
+    expect(sumMetric(f, 'runmat_forwarder_datagrams_dropped_total')).toBe(0);
+    expect(sumMetric(f, 'runmat_forwarder_events_rejected_total')).toBe(0);
     checkArrivals(posthog, ga4);
     // The sink holds no second copy, even after both copies were answered.
     expect((await sinkEvents(p)).posthog.length).toBe(corpus.length);

@@ -26,19 +26,19 @@ export interface WorkerCounters {
 
 export function forwarderCounters(samples: Sample[]): ForwarderCounters {
   return {
-    received: sumMetric(samples, 'forwarder_datagrams_received_total'),
-    enqueued: sumMetric(samples, 'forwarder_events_enqueued_total'),
-    dropped: sumMetric(samples, 'forwarder_datagrams_dropped_total'),
-    droppedQueueFull: sumMetric(samples, 'forwarder_datagrams_dropped_total', {
+    received: sumMetric(samples, 'runmat_forwarder_datagrams_received_total'),
+    enqueued: sumMetric(samples, 'runmat_delivery_admitted_events_total'),
+    dropped: sumMetric(samples, 'runmat_forwarder_datagrams_dropped_total'),
+    droppedQueueFull: sumMetric(samples, 'runmat_forwarder_datagrams_dropped_total', {
       reason: 'queue_full',
     }),
-    forwarded: sumMetric(samples, 'forwarder_events_forwarded_total'),
-    duplicate: sumMetric(samples, 'forwarder_events_duplicate_total'),
-    rejected: sumMetric(samples, 'forwarder_events_rejected_total'),
-    failed: sumMetric(samples, 'forwarder_events_failed_total'),
-    queueEvents: sumMetric(samples, 'forwarder_queue_events'),
-    inflight: sumMetric(samples, 'forwarder_inflight_requests'),
-    retries: sumMetric(samples, 'forwarder_retries_total'),
+    forwarded: sumMetric(samples, 'runmat_delivery_delivered_events_total'),
+    duplicate: sumMetric(samples, 'runmat_forwarder_events_duplicate_total'),
+    rejected: sumMetric(samples, 'runmat_forwarder_events_rejected_total'),
+    failed: sumMetric(samples, 'runmat_delivery_failed_events_total'),
+    queueEvents: sumMetric(samples, 'runmat_delivery_pending_events'),
+    inflight: sumMetric(samples, 'runmat_delivery_in_flight_requests'),
+    retries: sumMetric(samples, 'runmat_delivery_retries_total'),
   };
 }
 
@@ -47,8 +47,8 @@ export function workerCounters(samples: Sample[]): WorkerCounters {
   return {
     accepted: sumMetric(samples, 'runmat_worker_events_accepted_total'),
     duplicate: sumMetric(samples, 'runmat_worker_events_duplicate_total'),
-    forwarded: sumMetric(samples, 'runmat_worker_events_forwarded_total', posthog),
-    forwardFailed: sumMetric(samples, 'runmat_worker_events_forward_failed_total', posthog),
+    forwarded: sumMetric(samples, 'runmat_delivery_delivered_events_total', posthog),
+    forwardFailed: sumMetric(samples, 'runmat_delivery_failed_events_total', posthog),
     queueDepth: sumMetric(samples, 'runmat_worker_queue_depth', posthog),
   };
 }

@@ -13,8 +13,9 @@ import { isQuiet, readForwarder } from './counters.js';
 const MIB = 1024 * 1024;
 const QUEUE_MAX_EVENTS = 2000;
 const QUEUE_MAX_BYTES = 4 * MIB;
-// Datagrams sent while the worker is frozen: the queue holds QUEUE_MAX_EVENTS
-// of them, the rest must be dropped and counted as queue_full.
+// Datagrams sent while the worker is frozen: the delivery bound counts the
+// in-flight probe too, so the queue takes QUEUE_MAX_EVENTS - 1 of them and the
+// rest must be dropped and counted as queue_full.
 const BURST = 3500;
 // Slow enough that the forwarder reads every datagram on a loaded machine:
 // the overload comes from the frozen worker, never from the sender's speed.
@@ -68,7 +69,7 @@ describe('a burst while the worker holds its replies', () => {
         message: 'the probe batch to be in flight',
       });
       const before = await readForwarder(p);
-      expect(before.queueEvents).toBe(0);
+      expect(before.queueEvents).toBe(1); // the probe, in flight
       const kernelBefore = udpSocketDrops(p.endpoints.udpPort) ?? 0;
 
       const sampler = new RssSampler(pid, 25);
@@ -101,9 +102,11 @@ describe('a burst while the worker holds its replies', () => {
       expect(held.forwarded).toBe(start.forwarded);
       expect(held.inflight).toBe(1);
       expect(held.queueEvents).toBe(QUEUE_MAX_EVENTS);
-      expect(held.enqueued - before.enqueued).toBe(QUEUE_MAX_EVENTS);
-      expect(held.droppedQueueFull - before.droppedQueueFull).toBe(received - QUEUE_MAX_EVENTS);
-      expect(held.dropped - before.dropped).toBe(received - QUEUE_MAX_EVENTS);
+      expect(held.enqueued - before.enqueued).toBe(QUEUE_MAX_EVENTS - 1);
+      expect(held.droppedQueueFull - before.droppedQueueFull).toBe(
+        received - (QUEUE_MAX_EVENTS - 1),
+      );
+      expect(held.dropped - before.dropped).toBe(received - (QUEUE_MAX_EVENTS - 1));
       // Memory: the queue's byte bound plus headroom for buffers and GC lag.
       expect(peakRss - (baselineRss ?? 0)).toBeLessThan(QUEUE_MAX_BYTES * 4 + 48 * MIB);
     } finally {
@@ -114,9 +117,9 @@ describe('a burst while the worker holds its replies', () => {
     await waitFor(() => isQuiet(p), { timeoutMs: 30_000, message: 'forwarder drained' });
     const drained = await readForwarder(p);
     expect(drained.failed - start.failed).toBe(0);
-    expect(drained.forwarded - start.forwarded).toBe(QUEUE_MAX_EVENTS + 1);
+    expect(drained.forwarded - start.forwarded).toBe(QUEUE_MAX_EVENTS);
     await waitFor(
-      async () => (await p.sinkApi.stats()).posthog.events - sinkBefore === QUEUE_MAX_EVENTS + 1,
+      async () => (await p.sinkApi.stats()).posthog.events - sinkBefore === QUEUE_MAX_EVENTS,
       { message: 'the sink to hold exactly what was queued' },
     );
 

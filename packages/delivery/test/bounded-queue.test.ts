@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedQueue } from './bounded-queue.js';
+import { BoundedQueue } from '../src/index.js';
 
 const item = (id: number, bytes = 10) => ({ id, bytes });
 
