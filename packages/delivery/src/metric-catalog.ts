@@ -1,4 +1,6 @@
 import type { Registry } from 'prom-client';
+import type { DeliverySource } from './metrics.js';
+import { DeliveryOutcomes } from './outcomes.js';
 
 /**
  * A Markdown table of every metric in `registry`: name, type, the labels its
@@ -54,4 +56,21 @@ export function markdownTableCells(table: string): string[][] {
     .trim()
     .split('\n')
     .map((row) => row.split(/(?<!\\)\|/).map((c) => c.trim().replace(/^-{3,}$/, '---')));
+}
+
+/**
+ * A destination with one sample of each labelled series, so a rendered
+ * catalog shows every `runmat_delivery_*` metric with its labels.
+ */
+export function sampleDeliverySource(name: string): DeliverySource {
+  const outcomes = new DeliveryOutcomes(name);
+  outcomes.request(200);
+  outcomes.retry('503');
+  return {
+    outcomes,
+    pending: () => 0,
+    pendingBytes: () => 0,
+    inFlightRequests: () => 0,
+    capacity: { events: 0, bytes: 0 },
+  };
 }

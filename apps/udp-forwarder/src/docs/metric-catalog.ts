@@ -7,10 +7,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  DeliveryEngine,
-  RetryPolicy,
   renderMetricCatalog,
   replaceBetweenMarkers,
+  sampleDeliverySource,
 } from '@runmat-telemetry/delivery';
 import { ForwarderMetrics } from '../metrics.js';
 
@@ -18,21 +17,8 @@ export const README = fileURLToPath(new URL('../../README.md', import.meta.url))
 
 /** The catalog table (default process metrics left out). */
 export async function forwarderMetricCatalog(): Promise<string> {
-  const engine = new DeliveryEngine(
-    { name: 'worker', send: async () => ({ status: 200, verdict: { kind: 'delivered' } }) },
-    {
-      maxEvents: 1,
-      maxBytes: 1,
-      batchMaxEvents: 1,
-      batchMaxBytes: 1,
-      batchMaxWaitMs: 1,
-      concurrency: 1,
-      retry: new RetryPolicy({ baseMs: 1, maxMs: 1, maxElapsedMs: 1 }),
-    },
-  );
-  engine.outcomes.request(200);
-  engine.outcomes.retry('503');
-  const metrics = new ForwarderMetrics(() => engine);
+  const source = sampleDeliverySource('worker');
+  const metrics = new ForwarderMetrics(() => source);
   metrics.stats.eventsRejected.invalid_value = 1;
   metrics.fieldFixes.add([{ field: 'os', reason: 'normalized' }]);
   return renderMetricCatalog(metrics.registry, (name) => name.startsWith('runmat_'));

@@ -7,10 +7,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  DeliveryEngine,
-  RetryPolicy,
   renderMetricCatalog,
   replaceBetweenMarkers,
+  sampleDeliverySource,
 } from '@runmat-telemetry/delivery';
 import { WorkerMetrics } from '../metrics.js';
 
@@ -19,23 +18,7 @@ export const README = fileURLToPath(new URL('../../README.md', import.meta.url))
 /** The catalog table (default process metrics left out), with a sample series per label set. */
 export async function workerMetricCatalog(): Promise<string> {
   const metrics = new WorkerMetrics();
-  for (const name of ['posthog', 'ga4']) {
-    const engine = new DeliveryEngine(
-      { name, send: async () => ({ status: 200, verdict: { kind: 'delivered' } }) },
-      {
-        maxEvents: 1,
-        maxBytes: 1,
-        batchMaxEvents: 1,
-        batchMaxBytes: 1,
-        batchMaxWaitMs: 1,
-        concurrency: 1,
-        retry: new RetryPolicy({ baseMs: 1, maxMs: 1, maxElapsedMs: 1 }),
-      },
-    );
-    engine.outcomes.request(200);
-    engine.outcomes.retry('503');
-    metrics.deliverySources.push(engine);
-  }
+  for (const name of ['posthog', 'ga4']) metrics.deliverySources.push(sampleDeliverySource(name));
   metrics.accepted.labels('single').inc(0);
   metrics.rejected.labels('invalid_value').inc(0);
   metrics.fieldFixes.add([{ field: 'os', reason: 'normalized' }]);

@@ -8,10 +8,11 @@ import {
 } from '@runmat-telemetry/delivery';
 import { GA4_LIMITS, type NormalizedEvent, toGa4Event } from '@runmat-telemetry/schema';
 import type { FastifyBaseLogger } from 'fastify';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Forwarder } from './forward-queue.js';
 import { retryPolicyFor } from './retry.js';
+import { upstreamPool } from './upstream-pool.js';
 
 /** Settings for {@link Ga4Forwarder}. */
 export interface Ga4ForwarderOptions {
@@ -101,12 +102,7 @@ export class Ga4Forwarder implements Forwarder, DeliverySource {
   constructor(opts: Ga4ForwarderOptions) {
     this.log = opts.log;
     const url = new URL(opts.host);
-    this.pool = new Pool(url.origin, {
-      connections: opts.concurrency,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      keepAliveTimeout: 30_000,
-    });
+    this.pool = upstreamPool(url, opts.concurrency, opts.timeoutMs);
     const policy = opts.retry ?? retryPolicyFor(opts.retries, opts.retryDelayMs, opts.timeoutMs);
     const destination = new Ga4Destination(
       this.pool,

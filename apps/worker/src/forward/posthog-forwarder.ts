@@ -12,10 +12,11 @@ import {
 import { type NormalizedEvent, toPostHogCapture } from '@runmat-telemetry/schema';
 import type { FastifyBaseLogger } from 'fastify';
 import { PostHog } from 'posthog-node';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { WorkerMetrics } from '../metrics.js';
 import type { Forwarder } from './forward-queue.js';
 import { retryPolicyFor } from './retry.js';
+import { upstreamPool } from './upstream-pool.js';
 
 /** Settings for {@link PostHogForwarder}. */
 export interface PostHogForwarderOptions {
@@ -137,12 +138,7 @@ export class PostHogForwarder implements Forwarder, DeliverySource {
     this.capacity = { events: 0, bytes: 0 };
     const policy = opts.retry ?? retryPolicyFor(opts.retries, opts.retryDelayMs, opts.timeoutMs);
     const url = new URL(opts.host);
-    this.pool = new Pool(url.origin, {
-      connections: opts.concurrency,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      keepAliveTimeout: 30_000,
-    });
+    this.pool = upstreamPool(url, opts.concurrency, opts.timeoutMs);
     const fetch = createRetryingFetch({
       policy,
       outcomes: this.outcomes,
