@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ARCHITECTURE_PATH,
@@ -26,7 +26,41 @@ const normalized = (text: string) =>
     )
     .filter((line) => line !== '');
 
+/** GitHub's heading anchor: lower-cased, punctuation removed, spaces to hyphens. */
+const slug = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const m = !fenced && /^#{1,6} (.+)$/.exec(line);
+    if (m) out.add(slug(m[1]!));
+  }
+  return out;
+}
+
 describe('docs/architecture.md', () => {
+  it('links only to files and headings that exist', () => {
+    const docPath = join(REPO_ROOT, ARCHITECTURE_PATH);
+    const doc = readFileSync(docPath, 'utf8');
+    const links = [...doc.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
+    const local = links.filter((l) => !/^[a-z]+:/.test(l));
+    expect(local.length).toBeGreaterThan(20);
+    const broken = local.filter((link) => {
+      const [file, anchor] = link.split('#') as [string, string | undefined];
+      const target = file === '' ? docPath : join(dirname(docPath), file);
+      if (!existsSync(target)) return true;
+      return anchor !== undefined && !anchors(readFileSync(target, 'utf8')).has(anchor);
+    });
+    expect(broken).toEqual([]);
+  });
+
   it('has every generated section as the code renders it (run `pnpm --filter @runmat-telemetry/e2e docs:architecture`)', async () => {
     const onDisk = readFileSync(join(REPO_ROOT, ARCHITECTURE_PATH), 'utf8');
     const sections = await renderSections();
