@@ -14,7 +14,7 @@ locals {
   # sidecar scrapes it inside the instance; Cloud Run routes nothing to it.
   worker_metrics_port = 9464
 
-  # Largest telemetry datagram a client sends (DESIGN.md: up to 16 KiB over UDP).
+  # Largest telemetry datagram a client sends (docs/architecture.md, Sizes and bounds: 16 KiB).
   # Over a 1500-byte path it arrives as a dozen IP fragments; the UDP load
   # balancer, the firewalls and the VM kernel are configured for that.
   max_datagram_bytes = 16384

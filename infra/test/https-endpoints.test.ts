@@ -16,7 +16,7 @@ import { evaluate, requireTerraform, VARIABLE_ONLY_FILES } from './support/terra
 /** The worker routes a public hostname may expose (never health or metrics). */
 const INGEST_ROUTES = [ROUTES.ingest, ROUTES.ingestV1, ROUTES.batch];
 
-/** Where real clients post today (DESIGN.md, Infra; RunMat's public docs). */
+/** Where real clients post today (docs/architecture.md, Infra on Google Cloud; RunMat's public docs). */
 const CLIENT_URLS = [
   DEFAULT_HTTP_ENDPOINT, // https://api.runmat.com/v1/t, the client's built-in endpoint
   'https://telemetry.runmat.com/ingest',

@@ -21,8 +21,8 @@ import {
 import { evaluate, requireTerraform } from './support/terraform-console.ts';
 
 const KIB = 1024;
-/** DESIGN.md: "a datagram up to 16 KiB over UDP". */
-const DESIGN_MAX_DATAGRAM = 16 * KIB;
+/** docs/architecture.md, Sizes and bounds: events up to 16 KiB (`MAX_EVENT_BYTES`). */
+const CONTRACT_MAX_DATAGRAM = 16 * KIB;
 /**
  * The kernel charges a socket each fragment's whole buffer, not its payload:
  * a 16 KiB datagram in ~12 fragments of ~1.4 KiB costs at least twice its size.
@@ -62,7 +62,7 @@ function sysctls(): Record<string, string> {
 
 describe('datagram size the UDP path is built for', () => {
   it('is the 16 KiB of the contract, and no smaller than what the schema accepts', () => {
-    expect(tf.locals.max_datagram_bytes).toBe(DESIGN_MAX_DATAGRAM);
+    expect(tf.locals.max_datagram_bytes).toBe(CONTRACT_MAX_DATAGRAM);
     expect(MAX_EVENT_BYTES).toBeLessThanOrEqual(tf.locals.max_datagram_bytes as number);
   });
 });
@@ -146,7 +146,7 @@ describe('forwarder VM (cloud-init)', () => {
 
   it('sizes that buffer for a thousand fragmented 16 KiB datagrams by default', () => {
     const bytes = tf.variables.forwarder_recv_buffer_bytes!.default as number;
-    expect(bytes).toBeGreaterThanOrEqual(1000 * DESIGN_MAX_DATAGRAM * TRUESIZE_FACTOR);
+    expect(bytes).toBeGreaterThanOrEqual(1000 * CONTRACT_MAX_DATAGRAM * TRUESIZE_FACTOR);
     // The forwarder refuses more than 1 GiB.
     expect(bytes).toBeLessThanOrEqual(1024 * 1024 * KIB);
   });
@@ -154,7 +154,7 @@ describe('forwarder VM (cloud-init)', () => {
   it('gives IP reassembly room for hundreds of 16 KiB datagrams at once', () => {
     const s = sysctls();
     const high = Number(s['net.ipv4.ipfrag_high_thresh']);
-    expect(high).toBeGreaterThanOrEqual(500 * DESIGN_MAX_DATAGRAM * TRUESIZE_FACTOR);
+    expect(high).toBeGreaterThanOrEqual(500 * CONTRACT_MAX_DATAGRAM * TRUESIZE_FACTOR);
     const time = Number(s['net.ipv4.ipfrag_time']);
     expect(time).toBeGreaterThan(0);
     expect(time).toBeLessThan(30);

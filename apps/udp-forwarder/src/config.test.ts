@@ -17,7 +17,7 @@ function errorFor(env: Record<string, string>): ConfigError {
 }
 
 describe('loadForwarderConfig', () => {
-  it('applies the DESIGN.md defaults', () => {
+  it('applies the defaults docs/architecture.md lists', () => {
     const config = loadForwarderConfig(required);
     expect(config).toMatchObject({
       udpPort: 7846,

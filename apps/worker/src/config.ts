@@ -18,7 +18,7 @@ import {
 
 /**
  * Config field -> environment variable. The first block is the contract in
- * DESIGN.md (names kept from the original deployment); the rest are tunables.
+ * docs/architecture.md, Environment (names from the original deployment); the rest are tunables.
  */
 export const WORKER_ENV = {
   port: 'PORT',

@@ -13,7 +13,7 @@ const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 /** The built browser entry (`@runmat-telemetry/client/browser`). */
 export const BROWSER_ENTRY = join(PACKAGE_DIR, 'dist', 'browser.js');
 
-/** Most the minified and gzipped bundle may weigh (DESIGN.md: 12 KiB). */
+/** Most the minified and gzipped bundle may weigh (docs/architecture.md, Client: 12 KiB). */
 export const BROWSER_BUNDLE_GZIP_TARGET_BYTES = 12 * 1024;
 
 /** What a bundle of the browser entry weighs, and what it is made of. */
