@@ -14,6 +14,8 @@ export interface EnvField<T, V extends string = string> {
   readonly defaultText: string;
   /** Never printed: not in errors, not in the table's default cell. */
   readonly secret: boolean;
+  /** What the field accepts when the description does not say it (`1-256`). */
+  readonly accepts?: string;
   /**
    * The value for `text`, the variable's trimmed value (undefined when unset
    * or blank). Throws {@link ConfigError} naming the variable.
@@ -54,6 +56,7 @@ export function defineField<T, const V extends string, const O extends FieldOpti
   parse: Parse<T>,
   show: (value: T) => string = (value) => `\`${String(value)}\``,
   secret = false,
+  accepts?: string,
 ): EnvField<FieldValue<T, O>, V> {
   const fallback = options.default;
   const defaultText =
@@ -64,6 +67,7 @@ export function defineField<T, const V extends string, const O extends FieldOpti
     description: options.description,
     defaultText,
     secret,
+    ...(accepts === undefined ? {} : { accepts }),
     read(text) {
       if (text === undefined) {
         if (fallback !== undefined) return fallback as FieldValue<T, O>;

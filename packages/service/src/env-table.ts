@@ -8,12 +8,13 @@ export const ENV_TABLE_END = '<!-- env:end -->';
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /**
- * The schema as a Markdown table: variable, default, description; secrets
- * say so. Unpadded: Biome's formatter aligns the columns.
+ * The schema as a Markdown table: variable, default, description (with the
+ * accepted range of a number); secrets say so. Unpadded: Biome's formatter aligns the columns.
  */
 export function renderEnvTable(schema: EnvSchema): string {
   const rows = Object.values(schema).map((f) => {
-    const description = f.secret ? `${f.description}. Secret: never logged` : f.description;
+    let description = f.accepts === undefined ? f.description : `${f.description} (${f.accepts})`;
+    if (f.secret) description += '. Secret: never logged';
     return `| \`${f.variable}\` | ${cell(f.defaultText)} | ${cell(description)} |`;
   });
   return ['| variable | default | description |', '| --- | --- | --- |', ...rows].join('\n');

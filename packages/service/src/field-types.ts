@@ -13,6 +13,8 @@ export interface IntegerOptions extends FieldOptions<number> {
   check?: (value: number) => string | undefined;
 }
 
+const range = ({ min, max }: { min: number; max: number }) => `${min}-${max}`;
+
 function parseInteger({ min, max, check }: IntegerOptions): Parse<number> {
   return (text, variable) => {
     const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
@@ -30,7 +32,7 @@ export function integer<const V extends string, const O extends IntegerOptions>(
   variable: V,
   options: O,
 ) {
-  return defineField(variable, options, parseInteger(options));
+  return defineField(variable, options, parseInteger(options), undefined, false, range(options));
 }
 
 /** A TCP or UDP port, 0-65535 (0: the system picks one). */
@@ -63,6 +65,8 @@ export function durationMs<const V extends string, const O extends IntegerOption
     options,
     parseInteger(options),
     (ms) => `\`${ms}\`${humanDuration(ms)}`,
+    false,
+    range(options),
   );
 }
 
@@ -77,7 +81,14 @@ export function bytes<const V extends string, const O extends IntegerOptions>(
   variable: V,
   options: O,
 ) {
-  return defineField(variable, options, parseInteger(options), (n) => `\`${n}\`${humanBytes(n)}`);
+  return defineField(
+    variable,
+    options,
+    parseInteger(options),
+    (n) => `\`${n}\`${humanBytes(n)}`,
+    false,
+    range(options),
+  );
 }
 
 const TRUE = ['1', 'true', 'yes', 'on'];
