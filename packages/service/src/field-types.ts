@@ -13,7 +13,11 @@ export interface IntegerOptions extends FieldOptions<number> {
   check?: (value: number) => string | undefined;
 }
 
-const range = ({ min, max }: { min: number; max: number }) => `${min}-${max}`;
+// For the docs: `range 1-256`, `at least 1048576` when only the floor matters.
+function range({ min, max }: { min: number; max: number }): string | undefined {
+  if (max < Number.MAX_SAFE_INTEGER) return `range ${min}-${max}`;
+  return min > 0 ? `at least ${min}` : undefined;
+}
 
 function parseInteger({ min, max, check }: IntegerOptions): Parse<number> {
   return (text, variable) => {
