@@ -40,7 +40,9 @@ if command -v pnpm >/dev/null 2>&1; then
 elif [[ "${npm_execpath:-}" == *pnpm* ]]; then
   PNPM=(node "$npm_execpath")
 else
-  PNPM=(npx --yes pnpm@10.34.8)
+  # The version the repository pins (packageManager), without corepack's hash.
+  pm="$(node -p "require('$repo_root/package.json').packageManager")"
+  PNPM=(npx --yes "${pm%%+*}")
 fi
 
 cd "$repo_root"

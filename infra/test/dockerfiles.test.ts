@@ -28,7 +28,14 @@ describe.each([
     );
     const froms = lines.filter((l) => l.startsWith('FROM '));
     expect(froms).toEqual([`FROM \${NODE_IMAGE} AS build`, `FROM \${NODE_IMAGE} AS runtime`]);
-    expect(lines).toContain('RUN corepack enable && corepack prepare pnpm@10.34.8 --activate');
+    // pnpm's version comes from the root package.json's packageManager only:
+    // `corepack install` reads it from the manifest copied just before.
+    expect(lines).toContain('RUN corepack enable && corepack install');
+    const install = lines.indexOf('RUN corepack enable && corepack install');
+    expect(lines[install - 1]).toMatch(/^COPY package\.json /);
+    expect(lines.filter((l) => /pnpm@|corepack (prepare|use)/.test(l))).toEqual([]);
+    const pkg = JSON.parse(await read('package.json')) as { packageManager: string };
+    expect(pkg.packageManager).toMatch(/^pnpm@\d+\.\d+\.\d+/);
     expect(lines.some((l) => l.includes('pnpm install --frozen-lockfile'))).toBe(true);
     expect(lines.some((l) => l.endsWith(`bash infra/scripts/prune-app.sh ${app} /out`))).toBe(true);
 
@@ -59,6 +66,20 @@ describe.each([
       .split(/\s+/)
       .slice(1);
     expect(exposed).toEqual(expose);
+  });
+});
+
+describe('the two Dockerfiles', () => {
+  it('share one build stage, the app name aside', async () => {
+    const buildStage = async (app: string) => {
+      const lines = instructions(await read(`apps/${app}/Dockerfile`));
+      const from = lines.indexOf(`FROM \${NODE_IMAGE} AS build`);
+      const to = lines.indexOf(`FROM \${NODE_IMAGE} AS runtime`);
+      return lines.slice(from, to).map((l) => l.replaceAll(app, '<app>'));
+    };
+    const worker = await buildStage('worker');
+    expect(worker.length).toBeGreaterThan(5);
+    expect(await buildStage('udp-forwarder')).toEqual(worker);
   });
 });
 

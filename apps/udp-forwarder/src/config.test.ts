@@ -1,9 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { envTableOf, renderEnvTable, secretVariables, tableCells } from '@runmat-telemetry/service';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, FORWARDER_SECRET_ENV, loadForwarderConfig } from './config.js';
+import {
+  ConfigError,
+  FORWARDER_ENV,
+  FORWARDER_SECRET_ENV,
+  forwarderEnvSchema,
+  loadForwarderConfig,
+} from './config.js';
 
 const required = {
   TELEMETRY_HTTP_ENDPOINT: 'http://127.0.0.1:8080/v1/batch',
-  TELEMETRY_INGESTION_KEY: 'k',
+  TELEMETRY_INGESTION_KEY: 'forwarder-key-1',
 };
 
 function errorFor(env: Record<string, string>): ConfigError {
@@ -63,5 +71,48 @@ describe('loadForwarderConfig', () => {
     const err = errorFor({ TELEMETRY_INGESTION_KEY: secret, UDP_PORT: 'x' });
     expect(err.message).not.toContain(secret);
     expect(FORWARDER_SECRET_ENV).toEqual(['TELEMETRY_INGESTION_KEY']);
+    expect(secretVariables(forwarderEnvSchema)).toEqual([...FORWARDER_SECRET_ENV]);
+  });
+
+  it('reads LOG_LEVEL in any case, as the worker does', () => {
+    expect(loadForwarderConfig({ ...required, LOG_LEVEL: 'INFO' }).logLevel).toBe('info');
+    expect(loadForwarderConfig({ ...required, LOG_LEVEL: 'Debug' }).logLevel).toBe('debug');
+  });
+
+  it("checks the key by the worker's rule, never repeating it", () => {
+    for (const bad of ['kq', 'short12', 'two-keys-1234,other-key-5678', 'with space 1234']) {
+      const err = errorFor({ TELEMETRY_INGESTION_KEY: bad });
+      expect(err.variable, bad).toBe('TELEMETRY_INGESTION_KEY');
+      expect(err.code).toBe('invalid_config');
+      expect(err.message, bad).toMatch(
+        /^invalid TELEMETRY_INGESTION_KEY: expected one key of 8-256/,
+      );
+      expect(err.message, bad).not.toContain(bad);
+    }
+    expect(
+      loadForwarderConfig({ ...required, TELEMETRY_INGESTION_KEY: '12345678' }).ingestionKey,
+    ).toBe('12345678');
+  });
+
+  it('names every variable of the contract', () => {
+    expect(FORWARDER_ENV).toMatchObject({
+      udpPort: 'UDP_PORT',
+      udpHost: 'UDP_HOST',
+      healthPort: 'HEALTH_PORT',
+      endpoint: 'TELEMETRY_HTTP_ENDPOINT',
+      ingestionKey: 'TELEMETRY_INGESTION_KEY',
+      concurrency: 'FORWARDER_CONCURRENCY',
+      logLevel: 'LOG_LEVEL',
+    });
+  });
+});
+
+describe('the README env table', () => {
+  it('is generated from the schema', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(
+      tableCells(envTableOf(readme)),
+      'stale: run `pnpm --filter @runmat-telemetry/udp-forwarder docs:env`',
+    ).toEqual(tableCells(renderEnvTable(forwarderEnvSchema)));
   });
 });

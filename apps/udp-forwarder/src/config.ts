@@ -1,42 +1,142 @@
-import { isIP } from 'node:net';
 import { HEALTH_PORT, UDP_PORT } from '@runmat-telemetry/schema';
+import {
+  bytes,
+  ConfigError,
+  durationMs,
+  type Env,
+  envSchema,
+  envVariables,
+  host,
+  integer,
+  key,
+  type LogLevel,
+  loadEnv,
+  logLevel,
+  port,
+  SHUTDOWN_GRACE_MS,
+  url,
+} from '@runmat-telemetry/service';
+
+export { ConfigError, type LogLevel };
+
+const MIB = 1024 * 1024;
+
+/**
+ * The forwarder's environment: one field per setting, in the order they are
+ * checked and documented (the README table is generated from it).
+ */
+export const forwarderEnvSchema = envSchema({
+  udpPort: port('UDP_PORT', { default: UDP_PORT, description: 'UDP port (`0` = ephemeral)' }),
+  udpHost: host('UDP_HOST', {
+    default: '0.0.0.0',
+    literal: true,
+    description: 'UDP bind address (an IPv4 or IPv6 literal: a typo fails here, not at bind time)',
+  }),
+  healthPort: port('HEALTH_PORT', {
+    default: HEALTH_PORT,
+    description: 'health and metrics port (`0` = ephemeral)',
+  }),
+  healthHost: host('HEALTH_HOST', {
+    default: '0.0.0.0',
+    literal: true,
+    description: 'health bind address',
+  }),
+  endpoint: url('TELEMETRY_HTTP_ENDPOINT', {
+    required: true,
+    protocols: ['http:', 'https:'],
+    description: "full URL of the worker's `POST /v1/batch`",
+  }),
+  ingestionKey: key('TELEMETRY_INGESTION_KEY', {
+    required: true,
+    description:
+      "sent as `x-telemetry-key`: one of the worker's `INGESTION_KEY`s (8-256 characters, the worker's rule)",
+  }),
+  concurrency: integer('FORWARDER_CONCURRENCY', {
+    default: 8,
+    min: 1,
+    max: 256,
+    description: "most batch requests in flight (also the pool's connection count)",
+  }),
+  logLevel: logLevel('LOG_LEVEL', {
+    default: 'info',
+    description: 'pino level, any case: `fatal` `error` `warn` `info` `debug` `trace` `silent`',
+  }),
+  recvBufferBytes: bytes('UDP_RECV_BUFFER_BYTES', {
+    default: 32 * MIB,
+    min: 64 * 1024,
+    max: 1024 * MIB,
+    description:
+      'SO_RCVBUF: 32 MiB holds ~1000 fragmented 16 KiB datagrams; capped at `rmem_max` (warned)',
+  }),
+  queueMaxEvents: integer('QUEUE_MAX_EVENTS', {
+    default: 100_000,
+    min: 1,
+    max: 10_000_000,
+    description: 'queue bound in events',
+  }),
+  queueMaxBytes: bytes('QUEUE_MAX_BYTES', {
+    default: 64 * MIB,
+    min: 4096,
+    max: 4096 * MIB,
+    description: 'queue bound in bytes (of batch items)',
+  }),
+  // The worker's batch route takes at most 1000 items.
+  batchMaxEvents: integer('BATCH_MAX_EVENTS', {
+    default: 500,
+    min: 1,
+    max: 1000,
+    description: "events per request (at most 1000, the worker's limit)",
+  }),
+  // Stays under a 1 MiB request body limit on the worker.
+  batchMaxBytes: bytes('BATCH_MAX_BYTES', {
+    default: 768 * 1024,
+    min: 4096,
+    max: 64 * MIB,
+    description: "bytes per request (under the worker's 1 MiB body limit)",
+  }),
+  batchMaxWaitMs: durationMs('BATCH_MAX_WAIT_MS', {
+    default: 20,
+    min: 0,
+    max: 60_000,
+    description: "oldest event's longest wait before a partial batch is sent",
+  }),
+  requestTimeoutMs: durationMs('REQUEST_TIMEOUT_MS', {
+    default: 10_000,
+    min: 100,
+    max: 600_000,
+    description: 'headers/body timeout per request',
+  }),
+  retryBaseMs: durationMs('RETRY_BASE_MS', {
+    default: 100,
+    min: 1,
+    max: 60_000,
+    description: 'backoff base',
+  }),
+  retryMaxMs: durationMs('RETRY_MAX_MS', {
+    default: 10_000,
+    min: 1,
+    max: 600_000,
+    description: 'backoff ceiling (at least `RETRY_BASE_MS`)',
+  }),
+  retryMaxElapsedMs: durationMs('RETRY_MAX_ELAPSED_MS', {
+    default: 300_000,
+    min: 0,
+    max: 86_400_000,
+    description: 'how long one batch is retried before its events count as failed',
+  }),
+  shutdownTimeoutMs: durationMs('SHUTDOWN_TIMEOUT_MS', {
+    default: 10_000,
+    min: 0,
+    max: 600_000,
+    description: `bound on the flush at SIGTERM/SIGINT; the process runs at most ${SHUTDOWN_GRACE_MS / 1000} s after the signal, so above ${SHUTDOWN_GRACE_MS - 500} it is cut to ${SHUTDOWN_GRACE_MS - 500}`,
+  }),
+});
 
 /** Environment variable behind each forwarder setting. */
-export const FORWARDER_ENV = {
-  udpPort: 'UDP_PORT',
-  udpHost: 'UDP_HOST',
-  healthPort: 'HEALTH_PORT',
-  healthHost: 'HEALTH_HOST',
-  endpoint: 'TELEMETRY_HTTP_ENDPOINT',
-  ingestionKey: 'TELEMETRY_INGESTION_KEY',
-  concurrency: 'FORWARDER_CONCURRENCY',
-  logLevel: 'LOG_LEVEL',
-  recvBufferBytes: 'UDP_RECV_BUFFER_BYTES',
-  queueMaxEvents: 'QUEUE_MAX_EVENTS',
-  queueMaxBytes: 'QUEUE_MAX_BYTES',
-  batchMaxEvents: 'BATCH_MAX_EVENTS',
-  batchMaxBytes: 'BATCH_MAX_BYTES',
-  batchMaxWaitMs: 'BATCH_MAX_WAIT_MS',
-  requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
-  retryBaseMs: 'RETRY_BASE_MS',
-  retryMaxMs: 'RETRY_MAX_MS',
-  retryMaxElapsedMs: 'RETRY_MAX_ELAPSED_MS',
-  shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
-} as const;
+export const FORWARDER_ENV = envVariables(forwarderEnvSchema);
 
 /** Variables whose values must never be logged. */
 export const FORWARDER_SECRET_ENV = ['TELEMETRY_INGESTION_KEY'] as const;
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LOG_LEVELS: readonly LogLevel[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
 
 /** Typed, validated forwarder settings. */
 export interface ForwarderConfig {
@@ -66,104 +166,17 @@ export interface ForwarderConfig {
   shutdownTimeoutMs: number;
 }
 
-/** A bad or missing setting; `variable` names the environment variable. */
-export class ConfigError extends Error {
-  readonly code = 'invalid_config';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`invalid ${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function readInt(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const raw = env[variable];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const text = raw.trim();
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      variable,
-      `expected an integer ${min}-${max}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return value;
-}
-
-function readHost(env: Env, variable: string, fallback: string): string {
-  const raw = env[variable]?.trim();
-  if (!raw) return fallback;
-  // dgram binds to addresses, not names, so a typo surfaces here instead of at bind time.
-  if (isIP(raw) === 0 && raw !== 'localhost') {
-    throw new ConfigError(variable, `expected an IPv4 or IPv6 address, got ${JSON.stringify(raw)}`);
-  }
-  return raw;
-}
-
-function readEndpoint(env: Env): URL {
-  const variable = FORWARDER_ENV.endpoint;
-  const raw = env[variable]?.trim();
-  if (!raw) throw new ConfigError(variable, 'required (full URL of the worker POST /v1/batch)');
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(variable, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(variable, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
-  }
-  return url;
-}
-
-const MIB = 1024 * 1024;
-
 /**
  * Reads and validates the forwarder settings. Throws {@link ConfigError} naming
  * the first bad variable; has no side effects.
  */
 export function loadForwarderConfig(env: Env = process.env): ForwarderConfig {
-  const E = FORWARDER_ENV;
-  const ingestionKey = env[E.ingestionKey]?.trim();
-  if (!ingestionKey) throw new ConfigError(E.ingestionKey, 'required (the worker key)');
-
-  const logLevel = (env[E.logLevel]?.trim() || 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
+  const values = loadEnv(forwarderEnvSchema, env);
+  if (values.retryMaxMs < values.retryBaseMs) {
     throw new ConfigError(
-      E.logLevel,
-      `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env[E.logLevel])}`,
+      FORWARDER_ENV.retryMaxMs,
+      `must be >= ${FORWARDER_ENV.retryBaseMs} (${values.retryBaseMs})`,
     );
   }
-
-  const config: ForwarderConfig = {
-    udpPort: readInt(env, E.udpPort, UDP_PORT, 0, 65535),
-    udpHost: readHost(env, E.udpHost, '0.0.0.0'),
-    healthPort: readInt(env, E.healthPort, HEALTH_PORT, 0, 65535),
-    healthHost: readHost(env, E.healthHost, '0.0.0.0'),
-    endpoint: readEndpoint(env),
-    ingestionKey,
-    concurrency: readInt(env, E.concurrency, 8, 1, 256),
-    logLevel,
-    recvBufferBytes: readInt(env, E.recvBufferBytes, 32 * MIB, 64 * 1024, 1024 * MIB),
-    queueMaxEvents: readInt(env, E.queueMaxEvents, 100_000, 1, 10_000_000),
-    queueMaxBytes: readInt(env, E.queueMaxBytes, 64 * MIB, 4096, 4096 * MIB),
-    // The worker's batch route takes at most 1000 items.
-    batchMaxEvents: readInt(env, E.batchMaxEvents, 500, 1, 1000),
-    // Stays under a 1 MiB request body limit on the worker.
-    batchMaxBytes: readInt(env, E.batchMaxBytes, 768 * 1024, 4096, 64 * MIB),
-    batchMaxWaitMs: readInt(env, E.batchMaxWaitMs, 20, 0, 60_000),
-    requestTimeoutMs: readInt(env, E.requestTimeoutMs, 10_000, 100, 600_000),
-    retryBaseMs: readInt(env, E.retryBaseMs, 100, 1, 60_000),
-    retryMaxMs: readInt(env, E.retryMaxMs, 10_000, 1, 600_000),
-    retryMaxElapsedMs: readInt(env, E.retryMaxElapsedMs, 300_000, 0, 86_400_000),
-    shutdownTimeoutMs: readInt(env, E.shutdownTimeoutMs, 10_000, 0, 600_000),
-  };
-  if (config.retryMaxMs < config.retryBaseMs) {
-    throw new ConfigError(E.retryMaxMs, `must be >= ${E.retryBaseMs} (${config.retryBaseMs})`);
-  }
-  return config;
+  return { ...values, endpoint: new URL(values.endpoint) };
 }

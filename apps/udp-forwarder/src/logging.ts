@@ -1,36 +1,13 @@
+import { cloudLoggerOptions, type LogLevel } from '@runmat-telemetry/service';
 import type { LoggerOptions } from 'pino';
-import type { LogLevel } from './config.js';
+
+export { SEVERITY_BY_LEVEL, severityOf } from '@runmat-telemetry/service';
 
 /**
- * Cloud Logging's `severity` for each pino level. Cloud Logging reads
- * `severity` (not pino's numeric `level`) from a JSON line on the VM's
- * container log; without it every line is DEFAULT and an error is not an
- * error to log-based alerts or Error Reporting. The worker maps the same way.
- */
-export const SEVERITY_BY_LEVEL = {
-  trace: 'DEBUG',
-  debug: 'DEBUG',
-  info: 'INFO',
-  warn: 'WARNING',
-  error: 'ERROR',
-  fatal: 'CRITICAL',
-} as const satisfies Record<string, string>;
-
-/** The `severity` for a pino level label (DEFAULT for a level pino does not define). */
-export function severityOf(label: string): string {
-  return (SEVERITY_BY_LEVEL as Record<string, string>)[label] ?? 'DEFAULT';
-}
-
-/**
- * pino options for the forwarder: JSON lines with `severity`, `message`
- * (Cloud Logging's text field; pino writes `msg` by default) and an RFC 3339
- * `time`, which Cloud Logging takes as the entry's timestamp.
+ * pino options for the forwarder: JSON lines in the shape Cloud Logging reads
+ * on the VM's container log (`severity`, `message`, RFC 3339 `time`), the
+ * same as the worker's.
  */
 export function forwarderLoggerOptions(level: LogLevel): LoggerOptions {
-  return {
-    level,
-    messageKey: 'message',
-    formatters: { level: (label) => ({ severity: severityOf(label) }) },
-    timestamp: () => `,"time":"${new Date().toISOString()}"`,
-  };
+  return cloudLoggerOptions(level);
 }

@@ -7,6 +7,30 @@ import {
   WORKER_PORT,
 } from '@runmat-telemetry/schema';
 import {
+  boolean,
+  bytes,
+  ConfigError,
+  custom,
+  durationMs,
+  type Env,
+  type EnvValues,
+  envSchema,
+  envVariables,
+  host,
+  integer,
+  keyList,
+  type LogLevel,
+  loadEnv,
+  logLevel,
+  port,
+  SHUTDOWN_GRACE_MS,
+  secret,
+  string,
+  type TrustProxy,
+  trustProxy,
+  url,
+} from '@runmat-telemetry/service';
+import {
   MAX_MEMORY_BUDGET_MIB,
   type MemoryPlan,
   MIN_MEMORY_BUDGET_MIB,
@@ -16,60 +40,299 @@ import {
   resolveMemoryBudget,
 } from './memory/memory-budget.js';
 
+export { ConfigError, type LogLevel };
+
+const MIB = 1024 * 1024;
+const HTTP = ['http:', 'https:'] as const;
+
 /**
- * Config field -> environment variable. The first block is the contract in
- * docs/architecture.md, Environment (names from the original deployment); the rest are tunables.
+ * The worker's environment, one field per variable: the first block is the
+ * contract in docs/architecture.md, Environment (names kept from the original deployment), the rest
+ * are tunables. Order is the check order and the README table's.
  */
-export const WORKER_ENV = {
-  port: 'PORT',
-  host: 'HOST',
-  ingestionKeys: 'INGESTION_KEY',
-  posthogApiKey: 'POSTHOG_API_KEY',
-  posthogHost: 'POSTHOG_HOST',
-  gaMeasurementId: 'GA_MEASUREMENT_ID',
-  gaApiSecret: 'GA_API_SECRET',
-  gaHost: 'GA_HOST',
-  logLevel: 'LOG_LEVEL',
-  corsOrigins: 'CORS_ORIGINS',
-  metricsPort: 'METRICS_PORT',
-  metricsHost: 'METRICS_HOST',
-  googleCloudProject: 'GOOGLE_CLOUD_PROJECT',
-  dedupeRedisUrl: 'DEDUPE_REDIS_URL',
-  memoryLimitMib: 'MEMORY_LIMIT_MIB',
-  trustProxy: 'TRUST_PROXY',
-  forwardClientIp: 'FORWARD_CLIENT_IP',
-  rateLimitMax: 'RATE_LIMIT_MAX',
-  rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
-  batchRateLimitMax: 'BATCH_RATE_LIMIT_MAX',
-  requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
-  keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS',
-  queueCapacity: 'QUEUE_CAPACITY',
-  queueMaxBytes: 'QUEUE_MAX_BYTES',
-  dedupeWindowMs: 'DEDUPE_WINDOW_MS',
-  dedupeMaxEntries: 'DEDUPE_MAX_ENTRIES',
-  dedupeRedisCa: 'DEDUPE_REDIS_CA',
-  dedupeRedisTimeoutMs: 'DEDUPE_REDIS_TIMEOUT_MS',
-  dedupeRedisBreakerFailures: 'DEDUPE_REDIS_BREAKER_FAILURES',
-  dedupeRedisBreakerCooldownMs: 'DEDUPE_REDIS_BREAKER_COOLDOWN_MS',
-  dedupeRedisPrefix: 'DEDUPE_REDIS_PREFIX',
-  singleBodyLimit: 'SINGLE_BODY_LIMIT_BYTES',
-  batchBodyLimit: 'BATCH_BODY_LIMIT_BYTES',
-  posthogBatchSize: 'POSTHOG_BATCH_SIZE',
-  posthogFlushIntervalMs: 'POSTHOG_FLUSH_INTERVAL_MS',
-  posthogTimeoutMs: 'POSTHOG_TIMEOUT_MS',
-  posthogRetries: 'POSTHOG_RETRIES',
-  posthogRetryDelayMs: 'POSTHOG_RETRY_DELAY_MS',
-  posthogGzip: 'POSTHOG_GZIP',
-  posthogConcurrency: 'POSTHOG_CONCURRENCY',
-  ga4FlushIntervalMs: 'GA4_FLUSH_INTERVAL_MS',
-  ga4TimeoutMs: 'GA4_TIMEOUT_MS',
-  ga4Retries: 'GA4_RETRIES',
-  ga4RetryDelayMs: 'GA4_RETRY_DELAY_MS',
-  ga4Concurrency: 'GA4_CONCURRENCY',
-  maxEventLoopDelayMs: 'MAX_EVENT_LOOP_DELAY_MS',
-  maxHeapUsedBytes: 'MAX_HEAP_USED_BYTES',
-  shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
-} as const;
+export const workerEnvSchema = envSchema({
+  port: port('PORT', { default: WORKER_PORT, description: 'listen port (`0` = ephemeral)' }),
+  host: host('HOST', { default: '0.0.0.0', description: 'listen address' }),
+  ingestionKeys: keyList('INGESTION_KEY', {
+    required: true,
+    description:
+      'accepted key, or several comma-separated while rotating (`new,old`); each 8-256 characters',
+  }),
+  posthogApiKey: secret('POSTHOG_API_KEY', { required: true, description: 'PostHog project key' }),
+  posthogHost: url('POSTHOG_HOST', {
+    default: DEFAULT_POSTHOG_HOST,
+    protocols: HTTP,
+    trimTrailingSlash: true,
+    description: 'PostHog capture host',
+  }),
+  gaMeasurementId: string('GA_MEASUREMENT_ID', {
+    pattern: /^[A-Za-z0-9-]{1,40}$/,
+    expected: 'a GA4 measurement id (letters, digits and dashes, at most 40)',
+    description: 'GA4 measurement id; GA4 is on only when this and `GA_API_SECRET` are both set',
+  }),
+  gaApiSecret: secret('GA_API_SECRET', { description: 'GA4 Measurement Protocol secret' }),
+  gaHost: url('GA_HOST', {
+    default: DEFAULT_GA_HOST,
+    protocols: HTTP,
+    trimTrailingSlash: true,
+    description: 'GA4 host',
+  }),
+  logLevel: logLevel('LOG_LEVEL', {
+    default: 'info',
+    description: 'pino level, any case: `fatal` `error` `warn` `info` `debug` `trace` `silent`',
+  }),
+  corsOrigins: custom(
+    'CORS_ORIGINS',
+    {
+      default: [] as string[],
+      show: () => 'unset (no CORS)',
+      description:
+        'exact browser origins, comma-separated (`https://runmat.com,http://localhost:5173`): CORS on `/ingest`, `/v1/t`; beacon keys only from these',
+    },
+    parseCorsOrigins,
+  ),
+  metricsPort: port('METRICS_PORT', {
+    default: WORKER_METRICS_PORT,
+    description:
+      'port of the metrics listener (`GET /metrics` only; `0` = ephemeral); must differ from `PORT`. The public port answers 404 on `/metrics`',
+  }),
+  metricsHost: host('METRICS_HOST', {
+    default: '127.0.0.1',
+    description:
+      'address of the metrics listener: loopback, so only the instance (on Cloud Run, the Managed Prometheus sidecar) reaches it',
+  }),
+  // Project ids (and the older domain-scoped "example.com:project" form).
+  googleCloudProject: string('GOOGLE_CLOUD_PROJECT', {
+    pattern: /^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/,
+    expected: 'a Google Cloud project id',
+    description:
+      "project id for log lines' `logging.googleapis.com/trace` (`projects/<id>/traces/<trace>`); unset, the trace id alone",
+  }),
+  dedupeRedisUrl: url('DEDUPE_REDIS_URL', {
+    protocols: ['redis:', 'rediss:'],
+    secret: true,
+    defaultText: 'unset (local window only)',
+    description:
+      '`redis://[:password@]host[:port][/db]` or `rediss://...` (TLS): dedupe shared by every instance; see [Shared dedupe](#shared-dedupe). It holds the AUTH password',
+  }),
+  memoryLimitMib: integer('MEMORY_LIMIT_MIB', {
+    min: MIN_MEMORY_BUDGET_MIB,
+    max: MAX_MEMORY_BUDGET_MIB,
+    defaultText: 'the cgroup limit, else `512`',
+    description:
+      'the memory budget in MiB; see [Memory budget](#memory-budget). Terraform sets it to the Cloud Run limit',
+  }),
+  trustProxy: trustProxy('TRUST_PROXY', {
+    default: false,
+    description:
+      "Fastify `trustProxy`: `true`, `false`, a hop count, or comma-separated addresses/CIDRs (checked with Fastify's own `@fastify/proxy-addr`)",
+  }),
+  forwardClientIp: boolean('FORWARD_CLIENT_IP', {
+    default: false,
+    description:
+      'forward the client IP to PostHog as `$ip` (GeoIP); off means it never leaves the worker',
+  }),
+  rateLimitMax: integer('RATE_LIMIT_MAX', {
+    default: 1200,
+    min: 0,
+    max: 10_000_000,
+    description:
+      'single-event requests (`/ingest` and `/v1/t` together) per IP per window, counted before the key check; `0` disables',
+  }),
+  rateLimitWindowMs: durationMs('RATE_LIMIT_WINDOW_MS', {
+    default: 60_000,
+    min: 1000,
+    max: 86_400_000,
+    description: 'rate-limit window (both limits)',
+  }),
+  batchRateLimitMax: integer('BATCH_RATE_LIMIT_MAX', {
+    default: 60_000,
+    min: 0,
+    max: 10_000_000,
+    description:
+      "`/v1/batch` requests per IP per window, a separate budget (the forwarder's route: all its traffic comes from a few addresses); `0` disables",
+  }),
+  requestTimeoutMs: durationMs('REQUEST_TIMEOUT_MS', {
+    default: 10_000,
+    min: 0,
+    max: 600_000,
+    check: (n) => (n !== 0 && n < 1000 ? `expected 0 (off) or 1000-600000, got "${n}"` : undefined),
+    description:
+      'longest a client may take to send a whole request, headers and body (408 and closed after); `0` disables, else at least 1000',
+  }),
+  keepAliveTimeoutMs: durationMs('KEEP_ALIVE_TIMEOUT_MS', {
+    default: 65_000,
+    min: 1000,
+    max: 3_600_000,
+    description:
+      "idle keep-alive connections are closed after this; behind a proxy that reuses connections, keep it above the proxy's idle timeout",
+  }),
+  queueCapacity: integer('QUEUE_CAPACITY', {
+    default: 100_000,
+    min: 1000,
+    max: 10_000_000,
+    description: 'events held for forwarding per destination before 503 `queue_full`',
+  }),
+  queueMaxBytes: bytes('QUEUE_MAX_BYTES', {
+    min: MIB,
+    max: Number.MAX_SAFE_INTEGER,
+    defaultText: 'from the budget',
+    description:
+      'bytes held for forwarding per destination (serialized events plus per-event overhead) before 503 `queue_full`; 12% of (budget - 96 MiB): 49.9 MiB at 512',
+  }),
+  dedupeWindowMs: durationMs('DEDUPE_WINDOW_MS', {
+    default: 10 * 60_000,
+    min: 0,
+    max: 86_400_000,
+    description: 'how long a uuid is remembered, locally and in Redis (`0` disables dedupe)',
+  }),
+  dedupeMaxEntries: integer('DEDUPE_MAX_ENTRIES', {
+    min: 0,
+    max: 10_000_000,
+    defaultText: 'from the budget',
+    description:
+      'bound on uuids the local window remembers: 2% of the budget at 32 bytes each (335,544 at 512 MiB)',
+  }),
+  dedupeRedisCa: string('DEDUPE_REDIS_CA', {
+    defaultText: "unset (Node's CAs)",
+    description:
+      "PEM CA certificate(s) the `rediss://` server's certificate must chain to, or the path of a file holding them (Memorystore: the instance's server CA)",
+  }),
+  dedupeRedisTimeoutMs: durationMs('DEDUPE_REDIS_TIMEOUT_MS', {
+    default: 50,
+    min: 1,
+    max: 10_000,
+    description:
+      'longest a request waits on its claim; later, it goes on with the local window (fail open, `timeout`)',
+  }),
+  dedupeRedisBreakerFailures: integer('DEDUPE_REDIS_BREAKER_FAILURES', {
+    default: 5,
+    min: 1,
+    max: 1000,
+    description:
+      'consecutive failed or timed-out claims that open the circuit (Redis skipped, `circuit_open`)',
+  }),
+  dedupeRedisBreakerCooldownMs: durationMs('DEDUPE_REDIS_BREAKER_COOLDOWN_MS', {
+    default: 1000,
+    min: 10,
+    max: 600_000,
+    description:
+      'how long an open circuit skips Redis before the next claim is let through as a probe',
+  }),
+  dedupeRedisPrefix: string('DEDUPE_REDIS_PREFIX', {
+    default: 'runmat:dedupe:',
+    pattern: /^[\x21-\x7e]{1,64}$/,
+    expected: '1-64 printable characters without spaces',
+    description: 'key namespace (`<prefix><uuid>`)',
+  }),
+  singleBodyLimit: bytes('SINGLE_BODY_LIMIT_BYTES', {
+    default: MAX_INGEST_EVENT_BYTES,
+    min: 1024,
+    max: MIB,
+    description:
+      'body limit of `/ingest`, `/v1/t` (413 above); 32 KiB: real Rust events reach 16.7 KB',
+  }),
+  batchBodyLimit: bytes('BATCH_BODY_LIMIT_BYTES', {
+    default: MIB,
+    min: 16 * 1024,
+    max: 64 * MIB,
+    description: 'body limit of `/v1/batch` (413 above)',
+  }),
+  posthogBatchSize: integer('POSTHOG_BATCH_SIZE', {
+    default: 500,
+    min: 1,
+    max: 10_000,
+    description: 'events per PostHog `/batch/` request',
+  }),
+  posthogFlushIntervalMs: durationMs('POSTHOG_FLUSH_INTERVAL_MS', {
+    default: 500,
+    min: 10,
+    max: 60_000,
+    description: 'longest wait before a partial batch is sent',
+  }),
+  posthogTimeoutMs: durationMs('POSTHOG_TIMEOUT_MS', {
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    description: 'per-request timeout',
+  }),
+  posthogRetries: integer('POSTHOG_RETRIES', {
+    default: 3,
+    min: 0,
+    max: 10,
+    description: 'retries on 408/429/5xx/network errors',
+  }),
+  posthogRetryDelayMs: durationMs('POSTHOG_RETRY_DELAY_MS', {
+    default: 500,
+    min: 0,
+    max: 60_000,
+    description: 'delay between PostHog retries',
+  }),
+  posthogGzip: boolean('POSTHOG_GZIP', {
+    default: true,
+    description:
+      'gzip `/batch/` bodies (level 1: within a few percent of level 6 for batches of similar events, at half the CPU)',
+  }),
+  posthogConcurrency: integer('POSTHOG_CONCURRENCY', {
+    default: 16,
+    min: 1,
+    max: 64,
+    description:
+      '`/batch/` requests in flight at once (one posthog-node client each). Under load each request waits on a busy event loop, so throughput to PostHog grows with this',
+  }),
+  ga4FlushIntervalMs: durationMs('GA4_FLUSH_INTERVAL_MS', {
+    default: 1000,
+    min: 10,
+    max: 60_000,
+    description: 'longest wait before a partial GA4 group is sent',
+  }),
+  ga4TimeoutMs: durationMs('GA4_TIMEOUT_MS', {
+    default: 5000,
+    min: 100,
+    max: 60_000,
+    description: 'per-request timeout',
+  }),
+  ga4Retries: integer('GA4_RETRIES', {
+    default: 3,
+    min: 0,
+    max: 10,
+    description: 'retries on 408/429/5xx/network errors',
+  }),
+  ga4RetryDelayMs: durationMs('GA4_RETRY_DELAY_MS', {
+    default: 250,
+    min: 0,
+    max: 60_000,
+    description: 'first backoff delay (doubles per retry)',
+  }),
+  ga4Concurrency: integer('GA4_CONCURRENCY', {
+    default: 8,
+    min: 1,
+    max: 256,
+    description: 'parallel GA4 requests',
+  }),
+  maxEventLoopDelayMs: durationMs('MAX_EVENT_LOOP_DELAY_MS', {
+    default: 1000,
+    min: 0,
+    max: 60_000,
+    description: 'shed load (503 `overloaded`) above this event-loop delay; `0` disables',
+  }),
+  maxHeapUsedBytes: bytes('MAX_HEAP_USED_BYTES', {
+    default: 0,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    description:
+      'shed load above this heap use; `0` disables (the memory budget sheds on its own lines regardless)',
+  }),
+  shutdownTimeoutMs: durationMs('SHUTDOWN_TIMEOUT_MS', {
+    default: 9000,
+    min: 100,
+    max: 60_000,
+    description: `drain budget at shutdown; above ${SHUTDOWN_GRACE_MS - 500} it is cut to ${SHUTDOWN_GRACE_MS - 500}, inside Cloud Run's ${SHUTDOWN_GRACE_MS / 1000} s grace`,
+  }),
+});
+
+/** Config field -> environment variable (`WORKER_ENV.port === 'PORT'`). */
+export const WORKER_ENV = envVariables(workerEnvSchema);
 
 /** Variables whose values must never be logged (the Redis URL carries its AUTH password). */
 export const WORKER_SECRET_ENV = [
@@ -78,17 +341,6 @@ export const WORKER_SECRET_ENV = [
   'GA_API_SECRET',
   'DEDUPE_REDIS_URL',
 ] as const;
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LOG_LEVELS: readonly LogLevel[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
 
 /** GA4 Measurement Protocol settings; present only when both id and secret are set. */
 export interface Ga4Config {
@@ -139,7 +391,7 @@ export interface WorkerConfig {
    */
   googleCloudProject: string | undefined;
   /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
-  trustProxy: boolean | number | string[];
+  trustProxy: TrustProxy;
   forwardClientIp: boolean;
   /**
    * Single-event requests per IP per window, counted before the key check (so
@@ -189,104 +441,13 @@ export interface WorkerConfig {
   warnings: string[];
 }
 
-/** A missing or malformed environment variable; `variable` names it. */
-export class ConfigError extends Error {
-  readonly code = 'invalid_config';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function raw(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-function required(env: Env, name: string): string {
-  const v = raw(env, name);
-  if (v === undefined) throw new ConfigError(name, `missing ${name}: it is required`);
-  return v;
-}
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const v = raw(env, name);
-  if (v === undefined) return fallback;
-  const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(name, `invalid ${name}: expected an integer ${min}-${max}, got "${v}"`);
-  }
-  return n;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const v = raw(env, name)?.toLowerCase();
-  if (v === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new ConfigError(name, `invalid ${name}: expected true or false, got "${v}"`);
-}
-
-function httpUrl(env: Env, name: string, fallback: string): string {
-  const v = raw(env, name) ?? fallback;
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    throw new ConfigError(name, `invalid ${name}: expected an http(s) URL, got "${v}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(name, `invalid ${name}: expected an http(s) URL, got "${v}"`);
-  }
-  return v.replace(/\/+$/, '');
-}
-
-function trustProxy(env: Env): WorkerConfig['trustProxy'] {
-  const v = raw(env, WORKER_ENV.trustProxy);
-  if (v === undefined || v === 'false' || v === '0') return false;
-  if (v === 'true') return true;
-  if (/^\d+$/.test(v)) return Number(v);
-  const list = v.split(',').map((s) => s.trim());
-  if (list.some((s) => !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(s))) {
-    throw new ConfigError(
-      WORKER_ENV.trustProxy,
-      `invalid TRUST_PROXY: expected true, false, a hop count or comma-separated addresses/CIDRs, got "${v}"`,
-    );
-  }
-  return list;
-}
-
-function ingestionKeys(env: Env): string[] {
-  const name = WORKER_ENV.ingestionKeys;
-  const keys = required(env, name)
-    .split(',')
-    .map((k) => k.trim())
-    .filter((k) => k.length > 0);
-  if (keys.length === 0) throw new ConfigError(name, `invalid ${name}: no key in the list`);
-  if (keys.some((k) => k.length < 8 || k.length > 256 || /\s/.test(k))) {
-    throw new ConfigError(
-      name,
-      `invalid ${name}: each key must be 8-256 characters without spaces`,
-    );
-  }
-  return keys;
-}
-
 // Same rule as infra's `cors_origins` validation: lower-case http(s) scheme and
 // DNS host, optional port, nothing after it (no path, query, fragment, slash).
 const ORIGIN_PATTERN =
   /^https?:\/\/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$/;
 
-function corsOrigins(env: Env): string[] {
-  const name = WORKER_ENV.corsOrigins;
-  const v = raw(env, name);
-  if (v === undefined) return [];
-  const list = v
+function parseCorsOrigins(text: string, name: string): string[] {
+  const list = text
     .split(',')
     .map((o) => o.trim())
     .filter((o) => o.length > 0);
@@ -294,7 +455,7 @@ function corsOrigins(env: Env): string[] {
     if (origin.includes('*')) {
       throw new ConfigError(
         name,
-        `invalid ${name}: "${origin}" is refused: list exact origins such as https://runmat.com, never a wildcard`,
+        `"${origin}" is refused: list exact origins such as https://runmat.com, never a wildcard`,
       );
     }
     const port = /:(\d+)$/.exec(origin)?.[1];
@@ -304,7 +465,7 @@ function corsOrigins(env: Env): string[] {
     ) {
       throw new ConfigError(
         name,
-        `invalid ${name}: "${origin}" is not an origin: expected scheme://host[:port] (lower-case http or https, no path, query or trailing slash)`,
+        `"${origin}" is not an origin: expected scheme://host[:port] (lower-case http or https, no path, query or trailing slash)`,
       );
     }
     // Browsers serialize an origin without its scheme's default port, so
@@ -315,98 +476,44 @@ function corsOrigins(env: Env): string[] {
     ) {
       throw new ConfigError(
         name,
-        `invalid ${name}: "${origin}" names its scheme's default port; browsers send the origin without it (${origin.replace(/:\d+$/, '')})`,
+        `"${origin}" names its scheme's default port; browsers send the origin without it (${origin.replace(/:\d+$/, '')})`,
       );
     }
   }
   return [...new Set(list)];
 }
 
-function metricsPort(env: Env, port: number): number {
-  const name = WORKER_ENV.metricsPort;
-  const n = int(env, name, WORKER_METRICS_PORT, 0, 65535);
-  if (n !== 0 && n === port) {
-    throw new ConfigError(
-      name,
-      `invalid ${name}: ${n} is the public PORT too; metrics need a port of their own`,
-    );
-  }
-  return n;
-}
+type WorkerEnv = EnvValues<typeof workerEnvSchema>;
 
-// Project ids (and the older domain-scoped "example.com:project" form).
-const PROJECT_ID_PATTERN = /^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/;
-
-function googleCloudProject(env: Env): string | undefined {
-  const name = WORKER_ENV.googleCloudProject;
-  const v = raw(env, name);
-  if (v !== undefined && !PROJECT_ID_PATTERN.test(v)) {
-    throw new ConfigError(name, `invalid ${name}: expected a Google Cloud project id, got "${v}"`);
-  }
-  return v;
-}
-
-const KEY_PREFIX = /^[\x21-\x7e]{1,64}$/;
-
-function sharedDedupe(env: Env, read: ReadText): SharedDedupeConfig | null {
+function sharedDedupe(values: WorkerEnv, read: ReadText): SharedDedupeConfig | null {
   const E = WORKER_ENV;
-  const v = raw(env, E.dedupeRedisUrl);
-  const ca = raw(env, E.dedupeRedisCa);
-  if (v === undefined) {
-    if (ca !== undefined) {
-      throw new ConfigError(
-        E.dedupeRedisCa,
-        'invalid DEDUPE_REDIS_CA: set only with DEDUPE_REDIS_URL',
-      );
-    }
+  const url = values.dedupeRedisUrl;
+  const ca = values.dedupeRedisCa;
+  if (url === undefined) {
+    if (ca !== undefined)
+      throw new ConfigError(E.dedupeRedisCa, `set only with ${E.dedupeRedisUrl}`);
     return null;
-  }
-  // The URL carries the AUTH password: no message ever repeats it.
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    throw new ConfigError(
-      E.dedupeRedisUrl,
-      'invalid DEDUPE_REDIS_URL: expected redis://[:password@]host[:port][/db] or rediss://... (the value is not repeated: it may hold a password)',
-    );
-  }
-  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw new ConfigError(
-      E.dedupeRedisUrl,
-      `invalid DEDUPE_REDIS_URL: expected a redis:// or rediss:// URL with a host, got a ${url.protocol.replace(/:$/, '')}: URL`,
-    );
   }
   let caPem: string | undefined;
   if (ca !== undefined) {
-    if (url.protocol !== 'rediss:') {
-      throw new ConfigError(
-        E.dedupeRedisCa,
-        'invalid DEDUPE_REDIS_CA: it needs a rediss:// DEDUPE_REDIS_URL (TLS)',
-      );
+    if (!url.startsWith('rediss:')) {
+      throw new ConfigError(E.dedupeRedisCa, `it needs a rediss:// ${E.dedupeRedisUrl} (TLS)`);
     }
     caPem = ca.includes('-----BEGIN CERTIFICATE-----') ? ca : read(ca);
     if (caPem === undefined || !caPem.includes('-----BEGIN CERTIFICATE-----')) {
       throw new ConfigError(
         E.dedupeRedisCa,
-        'invalid DEDUPE_REDIS_CA: expected PEM certificates, or the path of a readable file holding them',
+        'expected PEM certificates, or the path of a readable file holding them',
       );
     }
   }
-  const prefix = raw(env, E.dedupeRedisPrefix) ?? 'runmat:dedupe:';
-  if (!KEY_PREFIX.test(prefix)) {
-    throw new ConfigError(
-      E.dedupeRedisPrefix,
-      `invalid DEDUPE_REDIS_PREFIX: expected 1-64 printable characters without spaces, got "${prefix}"`,
-    );
-  }
   return {
-    url: v,
+    url,
     ca: caPem,
-    timeoutMs: int(env, E.dedupeRedisTimeoutMs, 50, 1, 10_000),
-    breakerFailures: int(env, E.dedupeRedisBreakerFailures, 5, 1, 1000),
-    breakerCooldownMs: int(env, E.dedupeRedisBreakerCooldownMs, 1000, 10, 600_000),
-    prefix,
+    timeoutMs: values.dedupeRedisTimeoutMs,
+    breakerFailures: values.dedupeRedisBreakerFailures,
+    breakerCooldownMs: values.dedupeRedisBreakerCooldownMs,
+    prefix: values.dedupeRedisPrefix,
   };
 }
 
@@ -418,15 +525,6 @@ export interface ConfigSystem {
 
 const realSystem = (): ConfigSystem => ({ readText: readTextFile, totalMemBytes: totalmem() });
 
-function requestTimeoutMs(env: Env): number {
-  const name = WORKER_ENV.requestTimeoutMs;
-  const n = int(env, name, 10_000, 0, 600_000);
-  if (n !== 0 && n < 1000) {
-    throw new ConfigError(name, `invalid ${name}: expected 0 (off) or 1000-600000, got "${n}"`);
-  }
-  return n;
-}
-
 /**
  * Reads and validates the worker's configuration. No logging, no exit; the
  * only reads are the cgroup memory limit and a DEDUPE_REDIS_CA file (both
@@ -437,95 +535,53 @@ export function loadWorkerConfig(
   system: ConfigSystem = realSystem(),
 ): WorkerConfig {
   const E = WORKER_ENV;
-  const explicitBudget = raw(env, E.memoryLimitMib);
-  const memory = planMemory(
-    resolveMemoryBudget(
-      explicitBudget === undefined
-        ? undefined
-        : int(env, E.memoryLimitMib, 0, MIN_MEMORY_BUDGET_MIB, MAX_MEMORY_BUDGET_MIB),
-      system.readText,
-      system.totalMemBytes,
-    ),
-  );
-  const warnings: string[] = [];
-  const logLevel = (raw(env, E.logLevel) ?? 'info').toLowerCase();
-  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+  const values = loadEnv(workerEnvSchema, env);
+  if (values.metricsPort !== 0 && values.metricsPort === values.port) {
     throw new ConfigError(
-      E.logLevel,
-      `invalid LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`,
+      E.metricsPort,
+      `${values.metricsPort} is the public PORT too; metrics need a port of their own`,
     );
   }
-  const gaId = raw(env, E.gaMeasurementId);
-  const gaSecret = raw(env, E.gaApiSecret);
-  if (gaId !== undefined && !/^[A-Za-z0-9-]{1,40}$/.test(gaId)) {
-    throw new ConfigError(E.gaMeasurementId, `invalid GA_MEASUREMENT_ID: got "${gaId}"`);
-  }
-  const gaHost = httpUrl(env, E.gaHost, DEFAULT_GA_HOST);
+  const memory = planMemory(
+    resolveMemoryBudget(values.memoryLimitMib, system.readText, system.totalMemBytes),
+  );
+  const warnings: string[] = [];
+  const { gaMeasurementId: gaId, gaApiSecret: gaSecret } = values;
   if ((gaId === undefined) !== (gaSecret === undefined)) {
     warnings.push(
       'GA4 forwarding is off: set both GA_MEASUREMENT_ID and GA_API_SECRET to enable it',
     );
   }
-  const posthogBatchSize = int(env, E.posthogBatchSize, 500, 1, 10_000);
-  const port = int(env, E.port, WORKER_PORT, 0, 65535);
-  const dedupeWindowMs = int(env, E.dedupeWindowMs, 10 * 60_000, 0, 86_400_000);
-  let shared = sharedDedupe(env, system.readText);
-  if (shared !== null && dedupeWindowMs === 0) {
+  let shared = sharedDedupe(values, system.readText);
+  if (shared !== null && values.dedupeWindowMs === 0) {
     warnings.push('DEDUPE_REDIS_URL is not used: DEDUPE_WINDOW_MS=0 turns dedupe off');
     shared = null;
   }
-
+  const {
+    gaMeasurementId: _id,
+    gaApiSecret: _secret,
+    gaHost,
+    dedupeRedisUrl: _url,
+    dedupeRedisCa: _ca,
+    dedupeRedisTimeoutMs: _timeout,
+    dedupeRedisBreakerFailures: _failures,
+    dedupeRedisBreakerCooldownMs: _cooldown,
+    dedupeRedisPrefix: _prefix,
+    memoryLimitMib: _budget,
+    queueMaxBytes,
+    dedupeMaxEntries,
+    ...rest
+  } = values;
   return {
-    port,
-    host: raw(env, E.host) ?? '0.0.0.0',
-    ingestionKeys: ingestionKeys(env),
-    posthogApiKey: required(env, E.posthogApiKey),
-    posthogHost: httpUrl(env, E.posthogHost, DEFAULT_POSTHOG_HOST),
+    ...rest,
     ga4:
       gaId !== undefined && gaSecret !== undefined
         ? { measurementId: gaId, apiSecret: gaSecret, host: gaHost }
         : null,
-    logLevel: logLevel as LogLevel,
-    corsOrigins: corsOrigins(env),
-    metricsPort: metricsPort(env, port),
-    metricsHost: raw(env, E.metricsHost) ?? '127.0.0.1',
-    googleCloudProject: googleCloudProject(env),
-    trustProxy: trustProxy(env),
-    forwardClientIp: bool(env, E.forwardClientIp, false),
-    rateLimitMax: int(env, E.rateLimitMax, 1200, 0, 10_000_000),
-    rateLimitWindowMs: int(env, E.rateLimitWindowMs, 60_000, 1000, 86_400_000),
-    batchRateLimitMax: int(env, E.batchRateLimitMax, 60_000, 0, 10_000_000),
-    requestTimeoutMs: requestTimeoutMs(env),
-    keepAliveTimeoutMs: int(env, E.keepAliveTimeoutMs, 65_000, 1000, 3_600_000),
-    queueCapacity: int(env, E.queueCapacity, 100_000, 1000, 10_000_000),
-    queueMaxBytes: int(
-      env,
-      E.queueMaxBytes,
-      memory.queueBytesPerDestination,
-      1024 * 1024,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    dedupeWindowMs,
-    dedupeMaxEntries: int(env, E.dedupeMaxEntries, memory.dedupeEntries, 0, 10_000_000),
+    queueMaxBytes: queueMaxBytes ?? memory.queueBytesPerDestination,
+    dedupeMaxEntries: dedupeMaxEntries ?? memory.dedupeEntries,
     sharedDedupe: shared,
     memory,
-    singleBodyLimit: int(env, E.singleBodyLimit, MAX_INGEST_EVENT_BYTES, 1024, 1024 * 1024),
-    batchBodyLimit: int(env, E.batchBodyLimit, 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),
-    posthogBatchSize,
-    posthogFlushIntervalMs: int(env, E.posthogFlushIntervalMs, 500, 10, 60_000),
-    posthogTimeoutMs: int(env, E.posthogTimeoutMs, 5000, 100, 60_000),
-    posthogRetries: int(env, E.posthogRetries, 3, 0, 10),
-    posthogRetryDelayMs: int(env, E.posthogRetryDelayMs, 500, 0, 60_000),
-    posthogGzip: bool(env, E.posthogGzip, true),
-    posthogConcurrency: int(env, E.posthogConcurrency, 16, 1, 64),
-    ga4FlushIntervalMs: int(env, E.ga4FlushIntervalMs, 1000, 10, 60_000),
-    ga4TimeoutMs: int(env, E.ga4TimeoutMs, 5000, 100, 60_000),
-    ga4Retries: int(env, E.ga4Retries, 3, 0, 10),
-    ga4RetryDelayMs: int(env, E.ga4RetryDelayMs, 250, 0, 60_000),
-    ga4Concurrency: int(env, E.ga4Concurrency, 8, 1, 256),
-    maxEventLoopDelayMs: int(env, E.maxEventLoopDelayMs, 1000, 0, 60_000),
-    maxHeapUsedBytes: int(env, E.maxHeapUsedBytes, 0, 0, Number.MAX_SAFE_INTEGER),
-    shutdownTimeoutMs: int(env, E.shutdownTimeoutMs, 9000, 100, 60_000),
     warnings,
   };
 }

@@ -1,25 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { INGESTION_KEY_HEADER } from '@runmat-telemetry/schema';
+import { cloudLoggingFormat } from '@runmat-telemetry/service';
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 
-/**
- * Cloud Logging's `severity` for each pino level. Cloud Logging reads
- * `severity` (not pino's numeric `level`) from a JSON line; without it every
- * line is DEFAULT and an error is not an error to alerts or Error Reporting.
- */
-export const SEVERITY_BY_LEVEL = {
-  trace: 'DEBUG',
-  debug: 'DEBUG',
-  info: 'INFO',
-  warn: 'WARNING',
-  error: 'ERROR',
-  fatal: 'CRITICAL',
-} as const satisfies Record<string, string>;
-
-/** The `severity` for a pino level label (DEFAULT for a level pino does not define). */
-export function severityOf(label: string): string {
-  return (SEVERITY_BY_LEVEL as Record<string, string>)[label] ?? 'DEFAULT';
-}
+// The Cloud Logging line shape (`severity`, `message`, RFC 3339 `time`) is
+// shared with the forwarder; the request trace fields below are the worker's.
+export { cloudLoggingFormat, SEVERITY_BY_LEVEL, severityOf } from '@runmat-telemetry/service';
 
 /** Trace fields of one request's log lines, as Cloud Logging names them. */
 export interface TraceFields {
@@ -90,17 +76,6 @@ export function traceChildLoggerFactory(
     return logger.child(trace ? { ...bindings, ...trace } : bindings, options) as FastifyBaseLogger;
   };
 }
-
-/** pino options for lines Cloud Logging understands (the forwarder writes the same shape). */
-export const cloudLoggingFormat = {
-  // Cloud Logging takes `message` as the entry's text (pino writes `msg` by default).
-  messageKey: 'message',
-  formatters: {
-    level: (label: string) => ({ severity: severityOf(label) }),
-  },
-  // RFC 3339, which Cloud Logging reads as the entry's timestamp.
-  timestamp: () => `,"time":"${new Date().toISOString()}"`,
-};
 
 /**
  * Query strings in a log string: a path-like token (`/ingest`, `/v1/t`, a

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { envTableOf, renderEnvTable, secretVariables, tableCells } from '@runmat-telemetry/service';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -5,6 +8,7 @@ import {
   loadWorkerConfig,
   WORKER_ENV,
   WORKER_SECRET_ENV,
+  workerEnvSchema,
 } from '../src/config.js';
 
 const base = { INGESTION_KEY: 'k-123456789', POSTHOG_API_KEY: 'phc_x' };
@@ -132,6 +136,36 @@ describe('loadWorkerConfig', () => {
     expect(configError({ ...base, TRUST_PROXY: 'evil host' }).variable).toBe('TRUST_PROXY');
   });
 
+  it('refuses a trust-proxy list Fastify would refuse, in one line naming TRUST_PROXY', () => {
+    for (const bad of ['1.2.3.4/99', '10.0.0.0/8,300.1.1.1', '::1/129', 'proxy.internal']) {
+      const err = configError({ ...base, TRUST_PROXY: bad });
+      expect(err.variable, bad).toBe('TRUST_PROXY');
+      expect(err.code).toBe('invalid_config');
+      expect(err.message, bad).toMatch(/^invalid TRUST_PROXY: .+/);
+      expect(err.message, bad).toContain(JSON.stringify(bad));
+      expect(err.message.split('\n'), bad).toHaveLength(1);
+      // What the worker would have hit in buildApp without the check.
+      expect(() => Fastify({ trustProxy: bad.split(',') }), bad).toThrow();
+    }
+    // And what passes builds.
+    const ok = loadWorkerConfig({ ...base, TRUST_PROXY: 'loopback,10.0.0.0/8' }).trustProxy;
+    expect(() => Fastify({ trustProxy: ok as string[] })).not.toThrow();
+  });
+
+  it('reads LOG_LEVEL in any case', () => {
+    expect(loadWorkerConfig({ ...base, LOG_LEVEL: 'INFO' }).logLevel).toBe('info');
+    expect(loadWorkerConfig({ ...base, LOG_LEVEL: 'Trace' }).logLevel).toBe('trace');
+  });
+
+  it('refuses a short or spaced ingestion key without repeating it', () => {
+    for (const bad of ['short12', 'good-key-1234,tiny', 'has a space 1234']) {
+      const err = configError({ ...base, INGESTION_KEY: bad });
+      expect(err.message, bad).toBe(
+        'invalid INGESTION_KEY: each key must be 8-256 characters without spaces',
+      );
+    }
+  });
+
   it('reads CORS_ORIGINS as exact origins, none by default', () => {
     expect(loadWorkerConfig(base).corsOrigins).toEqual([]);
     expect(loadWorkerConfig({ ...base, CORS_ORIGINS: '' }).corsOrigins).toEqual([]);
@@ -204,6 +238,17 @@ describe('loadWorkerConfig', () => {
       'GA_API_SECRET',
       'DEDUPE_REDIS_URL',
     ]);
+    expect(secretVariables(workerEnvSchema)).toEqual([...WORKER_SECRET_ENV]);
+  });
+});
+
+describe('the README env table', () => {
+  it('is generated from the schema', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(
+      tableCells(envTableOf(readme)),
+      'stale: run `pnpm --filter @runmat-telemetry/worker docs:env`',
+    ).toEqual(tableCells(renderEnvTable(workerEnvSchema)));
   });
 });
 

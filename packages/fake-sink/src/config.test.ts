@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { envTableOf, renderEnvTable, tableCells } from '@runmat-telemetry/service';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadSinkConfig } from './config.js';
+import { ConfigError, loadSinkConfig, sinkEnvSchema } from './config.js';
 
 describe('loadSinkConfig', () => {
   it('defaults to 127.0.0.1:8787', () => {
@@ -36,6 +38,7 @@ describe('loadSinkConfig', () => {
     ],
     [{ HOST: 'a b' }, 'HOST', 'invalid HOST: expected a host name or IP address, got "a b"'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /invalid LOG_LEVEL: expected one of .*got "loud"/],
+    [{ HOST: 'a/b' }, 'HOST', 'invalid HOST: expected a host name or IP address, got "a/b"'],
   ])('rejects %j naming the variable', (env, variable, message) => {
     let caught: unknown;
     try {
@@ -46,5 +49,29 @@ describe('loadSinkConfig', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).variable).toBe(variable);
     expect((caught as ConfigError).message).toMatch(message);
+  });
+
+  it('reads LOG_LEVEL in any case, as the worker and the forwarder do', () => {
+    expect(loadSinkConfig({ LOG_LEVEL: 'WARN' }).logLevel).toBe('warn');
+  });
+
+  it('is the same ConfigError as every app: stable code, variable named', () => {
+    let caught: unknown;
+    try {
+      loadSinkConfig({ PORT: 'x' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'invalid_config', variable: 'PORT' });
+  });
+});
+
+describe('the README env table', () => {
+  it('is generated from the schema', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(
+      tableCells(envTableOf(readme)),
+      'stale: run `pnpm --filter @runmat-telemetry/fake-sink docs:env`',
+    ).toEqual(tableCells(renderEnvTable(sinkEnvSchema)));
   });
 });

@@ -1,4 +1,43 @@
+import {
+  ConfigError,
+  type Env,
+  envSchema,
+  envVariables,
+  host,
+  integer,
+  type LogLevel,
+  loadEnv,
+  logLevel,
+  port,
+  secret,
+} from '@runmat-telemetry/service';
 import { DEFAULT_MAX_EVENTS } from './event-store.js';
+
+export { ConfigError };
+
+/** The sink process's environment; the README table is generated from it. */
+export const sinkEnvSchema = envSchema({
+  port: port('PORT', { default: 8787, description: 'listen port (`0` picks a free one)' }),
+  host: host('HOST', { default: '127.0.0.1', description: 'interface to bind' }),
+  maxEvents: integer('SINK_MAX_EVENTS', {
+    default: DEFAULT_MAX_EVENTS,
+    min: 1,
+    max: 10_000_000,
+    description: 'events kept before the oldest are evicted',
+  }),
+  apiKey: secret('SINK_POSTHOG_API_KEY', {
+    defaultText: 'unset (any key)',
+    description: 'the only PostHog project key accepted',
+  }),
+  gaApiSecret: secret('SINK_GA_API_SECRET', {
+    defaultText: 'unset (any secret)',
+    description: 'the only GA4 `api_secret` whose requests are kept',
+  }),
+  logLevel: logLevel('LOG_LEVEL', {
+    default: 'info',
+    description: 'pino level, any case; above `info` hides the `listening` line',
+  }),
+});
 
 /** The sink process's settings, read from the environment. */
 export interface SinkConfig {
@@ -9,72 +48,13 @@ export interface SinkConfig {
   apiKey: string | undefined;
   /** When set, the only GA4 api_secret whose requests are kept. */
   gaApiSecret: string | undefined;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 /** Environment variable names for each setting. */
-export const SINK_ENV = {
-  port: 'PORT',
-  host: 'HOST',
-  maxEvents: 'SINK_MAX_EVENTS',
-  apiKey: 'SINK_POSTHOG_API_KEY',
-  gaApiSecret: 'SINK_GA_API_SECRET',
-  logLevel: 'LOG_LEVEL',
-} as const;
-
-/** A setting the process cannot start with; `variable` names the culprit. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function intVar(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw.trim());
-  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
-    throw new ConfigError(
-      name,
-      `invalid ${name}: expected an integer ${min}-${max}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return n;
-}
+export const SINK_ENV = envVariables(sinkEnvSchema);
 
 /** Reads and checks the sink's environment; throws `ConfigError` on a bad value. */
-export function loadSinkConfig(env: NodeJS.ProcessEnv = process.env): SinkConfig {
-  const host = env[SINK_ENV.host]?.trim() || '127.0.0.1';
-  if (/[\s/]/.test(host)) {
-    throw new ConfigError(
-      SINK_ENV.host,
-      `invalid HOST: expected a host name or IP address, got ${JSON.stringify(host)}`,
-    );
-  }
-  const logLevel = env[SINK_ENV.logLevel]?.trim() || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(
-      SINK_ENV.logLevel,
-      `invalid LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`,
-    );
-  }
-  return {
-    port: intVar(env, SINK_ENV.port, 8787, 0, 65535),
-    host,
-    maxEvents: intVar(env, SINK_ENV.maxEvents, DEFAULT_MAX_EVENTS, 1, 10_000_000),
-    apiKey: env[SINK_ENV.apiKey]?.trim() || undefined,
-    gaApiSecret: env[SINK_ENV.gaApiSecret]?.trim() || undefined,
-    logLevel,
-  };
+export function loadSinkConfig(env: Env = process.env): SinkConfig {
+  return loadEnv(sinkEnvSchema, env);
 }

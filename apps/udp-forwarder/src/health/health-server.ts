@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ROUTES } from '@runmat-telemetry/schema';
+import { livenessReply, type ProbeReply, readinessReply } from '@runmat-telemetry/service';
 
 export interface HealthServerOptions {
   host: string;
@@ -9,9 +10,23 @@ export interface HealthServerOptions {
   metrics: () => Promise<{ contentType: string; body: string }>;
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+function send(
+  res: http.ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    ...headers,
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
+}
+
+function sendProbe(res: http.ServerResponse, reply: ProbeReply): void {
+  send(res, reply.statusCode, 'application/json', JSON.stringify(reply.body), reply.headers);
 }
 
 /**
@@ -40,11 +55,10 @@ export class HealthServer {
     }
     switch (path) {
       case ROUTES.healthz:
-        send(res, 200, 'application/json', '{"status":"ok"}');
+        sendProbe(res, livenessReply());
         return;
       case ROUTES.readyz:
-        if (this.options.isReady()) send(res, 200, 'application/json', '{"status":"ready"}');
-        else send(res, 503, 'application/json', '{"status":"not_ready"}');
+        sendProbe(res, readinessReply(this.options.isReady()));
         return;
       case ROUTES.metrics: {
         const { contentType, body } = await this.options.metrics();

@@ -1,4 +1,5 @@
 import { ROUTES } from '@runmat-telemetry/schema';
+import { livenessReply, readinessReply } from '@runmat-telemetry/service';
 import type { FastifyInstance } from 'fastify';
 
 /** Settings for the probe routes. */
@@ -16,12 +17,12 @@ export const ignorePressure = { pressureHandler: () => undefined };
  * the metrics listener (`metrics-app.ts`), never here.
  */
 export function registerHealthRoutes(app: FastifyInstance, opts: HealthRouteOptions): void {
-  app.get(ROUTES.healthz, { config: ignorePressure }, async () => ({ status: 'ok' }));
+  // The reply shapes are shared with the forwarder's health port.
+  app.get(ROUTES.healthz, { config: ignorePressure }, async () => livenessReply().body);
 
   app.get(ROUTES.readyz, { config: ignorePressure }, async (_request, reply) => {
     const reason = opts.notReadyReason();
-    if (reason === null) return { status: 'ready' };
-    reply.header('retry-after', '1');
-    return reply.code(503).send({ status: 'not_ready', error: reason });
+    const probe = readinessReply(reason === null, reason ?? undefined);
+    return reply.code(probe.statusCode).headers(probe.headers).send(probe.body);
   });
 }
