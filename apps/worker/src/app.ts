@@ -56,12 +56,28 @@ export interface WorkerApp {
 
 export { workerLoggerOptions };
 
+/**
+ * TRUST_PROXY as Fastify takes it. Fastify 5 trusts nothing for a bare hop
+ * count (a direct client could otherwise spoof `X-Forwarded-For` with enough
+ * hops), so `n` becomes the function form: the socket peer and the `n - 1`
+ * addresses before it are proxies, and the next one is the client. That holds
+ * only where clients cannot reach the worker directly (Cloud Run behind the
+ * load balancer, ingress internal-and-cloud-load-balancing); elsewhere give
+ * the proxies' addresses.
+ */
+export function fastifyTrustProxy(
+  trustProxy: WorkerConfig['trustProxy'],
+): FastifyServerOptions['trustProxy'] {
+  if (typeof trustProxy !== 'number') return trustProxy as FastifyServerOptions['trustProxy'];
+  const hops = trustProxy;
+  return (_address: string, hop: number) => hop < hops;
+}
+
 /** Fastify's server options for the public listener, from config. */
 function serverOptions(config: WorkerConfig, deps: AppDeps): FastifyHttpOptions<Server> {
   return {
     logger: deps.logger ?? workerLoggerOptions(config.logLevel),
-    // Fastify's types omit the hop-count form its runtime (proxy-addr) accepts.
-    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // One log line per request comes from the request-log plugin.
     logController: new LogController({ disableRequestLogging: true }),
     // Every line a request logs carries its trace (X-Cloud-Trace-Context / traceparent).

@@ -125,7 +125,7 @@ export const workerEnvSchema = envSchema({
   trustProxy: trustProxy('TRUST_PROXY', {
     default: false,
     description:
-      "Fastify `trustProxy`: `true`, `false`, a hop count, or comma-separated addresses/CIDRs (checked with Fastify's own `@fastify/proxy-addr`)",
+      "Fastify `trustProxy`: `true`, `false`, comma-separated addresses/CIDRs (checked with Fastify's own `@fastify/proxy-addr`), or a hop count `n`: the socket peer and the `n - 1` addresses before it in `X-Forwarded-For` are proxies (only where clients cannot reach the worker directly)",
   }),
   forwardClientIp: boolean('FORWARD_CLIENT_IP', {
     default: false,

@@ -341,6 +341,19 @@ describe('POST /ingest and /v1/t', () => {
     });
     expect(on.sink.events[0]?.clientIp).toBe('203.0.113.7');
   });
+
+  it('takes the client IP a hop count of proxies put in X-Forwarded-For (TRUST_PROXY=2)', async () => {
+    // Cloud Run's front end is the socket peer; the load balancer appends the client.
+    const { app, sink } = start({ FORWARD_CLIENT_IP: 'true', TRUST_PROXY: '2' });
+    await app.inject({
+      method: 'POST',
+      url: '/ingest',
+      headers: { ...json, 'x-forwarded-for': '198.51.100.1, 203.0.113.50, 192.0.2.9' },
+      payload: finished(),
+      remoteAddress: '169.254.1.1',
+    });
+    expect(sink.events[0]?.clientIp).toBe('203.0.113.50');
+  });
 });
 
 describe('POST /v1/batch', () => {
