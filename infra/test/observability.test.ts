@@ -42,7 +42,7 @@ async function value<T>(expression: string, vars: Record<string, string> = {}): 
 function exportedMetricNames(): Set<string> {
   const registries = [
     new WorkerMetrics().registry,
-    new ForwarderMetrics(() => ({ queueEvents: 0, queueBytes: 0, inFlight: 0 })).registry,
+    new ForwarderMetrics(() => undefined).registry,
   ];
   const names = new Set<string>();
   for (const registry of registries) {

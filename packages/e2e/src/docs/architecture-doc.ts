@@ -220,7 +220,8 @@ const ROUTE_NOTES: Readonly<Record<string, string>> = {
   'worker-metrics /metrics': 'Prometheus text (`runmat_worker_*`); bound to loopback by default',
   'forwarder-health /healthz': 'alive: 200 `{"status":"ok"}`',
   'forwarder-health /readyz': 'started and the queue has room: 200; else 503',
-  'forwarder-health /metrics': 'Prometheus text (`runmat_forwarder_*`, `runmat_delivery_*`, process metrics)',
+  'forwarder-health /metrics':
+    'Prometheus text (`runmat_forwarder_*`, `runmat_delivery_*`, process metrics)',
   'fake-sink /': 'the page: arrivals and the insights view',
   'fake-sink /batch': 'PostHog batch capture (posthog-node); gzip by magic bytes',
   'fake-sink /batch/': 'the same, with the trailing slash PostHog uses',
