@@ -40,10 +40,7 @@ async function value<T>(expression: string, vars: Record<string, string> = {}): 
 
 /** Every series name the worker and the forwarder export (histograms as their _bucket/_count/_sum). */
 function exportedMetricNames(): Set<string> {
-  const registries = [
-    new WorkerMetrics().registry,
-    new ForwarderMetrics(() => undefined).registry,
-  ];
+  const registries = [new WorkerMetrics().registry, new ForwarderMetrics(() => undefined).registry];
   const names = new Set<string>();
   for (const registry of registries) {
     for (const m of registry.getMetricsAsArray()) {
