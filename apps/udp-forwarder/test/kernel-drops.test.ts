@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { metric } from '@runmat-telemetry/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createForwarder,
@@ -8,17 +9,11 @@ import {
   udpSocketDrops,
 } from '../src/index.ts';
 import { TestWorker } from './helpers/test-worker.ts';
-import { waitFor } from './helpers/udp.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-function metric(text: string, name: string): number {
-  const match = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
-  return match ? Number(match[1]) : Number.NaN;
-}
 
 // Two sockets on 7846 (one IPv4, one IPv6) and one elsewhere, as the kernel prints them.
 const PROC_NET_UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
@@ -86,14 +81,18 @@ describe('kernel UDP receive-buffer drops', () => {
     for (let i = 0; i < sent; i++) sender.send(datagram);
 
     let text = '';
-    await waitFor(async () => {
-      text = await scrape();
-      return (
-        metric(text, 'forwarder_datagrams_received_total') +
-          metric(text, 'forwarder_udp_kernel_drops_total') ===
-        sent
-      );
-    }, 'received + kernel drops to account for every datagram sent');
+    await expect
+      .poll(
+        async () => {
+          text = await scrape();
+          return (
+            metric(text, 'forwarder_datagrams_received_total') +
+            metric(text, 'forwarder_udp_kernel_drops_total')
+          );
+        },
+        { message: 'received + kernel drops to account for every datagram sent' },
+      )
+      .toBe(sent);
     const drops = metric(text, 'forwarder_udp_kernel_drops_total');
     expect(drops).toBeGreaterThan(0);
     expect(drops).toBe(udpSocketDrops(udpPort));
