@@ -35,8 +35,6 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  app.log.info(bound, 'listening');
-
   let closing = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (closing) return;
@@ -52,6 +50,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // Ready only once a stop signal is handled: a supervisor may send one at once.
+  app.log.info(bound, 'listening');
 }
 
 void main();

@@ -116,8 +116,8 @@ describe('spawnServer', () => {
 
   it('stops a process that was SIGSTOPped (continuing it first)', async () => {
     const script = fixture(`
-      console.log(JSON.stringify({ message: 'listening' }));
       process.on('SIGTERM', () => process.exit(0));
+      console.log(JSON.stringify({ message: 'listening' }));
       setInterval(() => {}, 1000);
     `);
     const server = await spawnServer({ name: 'paused', script });
