@@ -8,5 +8,9 @@ export default defineConfig({
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    // expect.poll is how tests wait for real processes and sockets (never a
+    // sleep or a hand-written loop): a deadline that a loaded two-core CI
+    // machine meets, polled often enough to keep the passing case fast.
+    expect: { poll: { timeout: 10_000, interval: 20 } },
   },
 });

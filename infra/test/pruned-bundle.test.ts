@@ -4,23 +4,33 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { HEALTH_PORT, ROUTES, UDP_PORT, WORKER_PORT } from '@runmat-telemetry/schema';
+import { freePort, type ServerProcess, spawnServer } from '@runmat-telemetry/test-kit';
 import { FORWARDER_ENV } from '@runmat-telemetry/udp-forwarder/config';
 import { WORKER_ENV } from '@runmat-telemetry/worker/config';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AppProcess, startApp, unusedPort } from './support/app-process.ts';
+
 import { REPO_ROOT } from './support/terraform.ts';
 
 const run = promisify(execFile);
 const PRUNE_SCRIPT = join(REPO_ROOT, 'infra/scripts/prune-app.sh');
 
 let tmp: string;
-let running: AppProcess | undefined;
+let running: ServerProcess | undefined;
 
 beforeAll(async () => {
   // Outside the workspace, so nothing can resolve from /work/main/node_modules.
   tmp = await mkdtemp(join(tmpdir(), 'runmat-pruned-'));
   expect(relative(REPO_ROOT, tmp).startsWith('..')).toBe(true);
 });
+
+/** `node dist/server.js` (or `command… dist/server.js`) in a pruned bundle, with exactly `env`. */
+function startBundle(
+  dir: string,
+  env: Record<string, string>,
+  command?: readonly string[],
+): Promise<ServerProcess> {
+  return spawnServer({ name: dir, script: join(dir, 'dist/server.js'), cwd: dir, env, command });
+}
 
 afterEach(async () => {
   await running?.stop();
@@ -107,14 +117,14 @@ describe('pruned app bundles', () => {
     // The shared-dedupe client ships in the bundle.
     expect((await lstat(join(dir, 'node_modules/ioredis/package.json'))).isFile()).toBe(true);
 
-    running = await startApp(dir, {
+    running = await startBundle(dir, {
       [WORKER_ENV.port]: '0',
       [WORKER_ENV.host]: '127.0.0.1',
       [WORKER_ENV.metricsPort]: '0',
       [WORKER_ENV.ingestionKeys]: 'bundle-test-key',
       [WORKER_ENV.posthogApiKey]: 'phc_bundle_test',
       // Nothing listens there: startup must not depend on reaching analytics.
-      [WORKER_ENV.posthogHost]: `http://127.0.0.1:${await unusedPort()}`,
+      [WORKER_ENV.posthogHost]: `http://127.0.0.1:${await freePort()}`,
       [WORKER_ENV.logLevel]: 'info',
     });
     const port = Number(running.listening.port);
@@ -130,45 +140,41 @@ describe('pruned app bundles', () => {
     const metrics = await fetch(String(running.listening.metricsUrl));
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('runmat_worker_queue_depth');
-    expect(await running.stop()).toBe(0);
+    expect(await running.stop()).toEqual({ code: 0, signal: null });
 
     // As the image runs it: the entrypoint sizes V8 from MEMORY_LIMIT_MIB, then execs node.
-    running = await startApp(
+    running = await startBundle(
       dir,
       {
         [WORKER_ENV.port]: '0',
         [WORKER_ENV.host]: '127.0.0.1',
         [WORKER_ENV.ingestionKeys]: 'bundle-test-key',
         [WORKER_ENV.posthogApiKey]: 'phc_bundle_test',
-        [WORKER_ENV.posthogHost]: `http://127.0.0.1:${await unusedPort()}`,
+        [WORKER_ENV.posthogHost]: `http://127.0.0.1:${await freePort()}`,
         [WORKER_ENV.logLevel]: 'info',
+        [WORKER_ENV.metricsPort]: '0',
         [WORKER_ENV.memoryLimitMib]: '512',
         NODE_OPTIONS: '--max-semi-space-size=32',
       },
-      15_000,
-      ['sh', 'bin/worker-entrypoint.sh', process.execPath, 'dist/server.js'],
+      ['sh', 'bin/worker-entrypoint.sh', process.execPath],
     );
-    const budget = running
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"message":"memory budget"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const budget = running.records().filter((l) => l.message === 'memory budget');
     expect(budget).toHaveLength(1);
     // 256 MiB of old space (half the budget) plus three 32 MiB semi-spaces.
     expect(budget[0]).toMatchObject({ budgetMiB: 512, heapLimitMiB: 256 + 96 });
-    expect(await running.stop()).toBe(0);
+    expect(await running.stop()).toEqual({ code: 0, signal: null });
   });
 
   it('udp-forwarder: starts from a temp directory and answers its health route', async () => {
     const dir = await prune('udp-forwarder');
     await expectSelfContained(dir, ['@runmat-telemetry/fake-sink', '@runmat-telemetry/worker']);
 
-    running = await startApp(dir, {
+    running = await startBundle(dir, {
       [FORWARDER_ENV.udpPort]: '0',
       [FORWARDER_ENV.udpHost]: '127.0.0.1',
       [FORWARDER_ENV.healthPort]: '0',
       [FORWARDER_ENV.healthHost]: '127.0.0.1',
-      [FORWARDER_ENV.endpoint]: `http://127.0.0.1:${await unusedPort()}${ROUTES.batch}`,
+      [FORWARDER_ENV.endpoint]: `http://127.0.0.1:${await freePort()}${ROUTES.batch}`,
       [FORWARDER_ENV.ingestionKey]: 'bundle-test-key',
       [FORWARDER_ENV.logLevel]: 'info',
     });
@@ -180,6 +186,6 @@ describe('pruned app bundles', () => {
     expect(healthPort).not.toBe(HEALTH_PORT);
     const health = await fetch(`http://127.0.0.1:${healthPort}${ROUTES.healthz}`);
     expect(health.status).toBe(200);
-    expect(await running.stop()).toBe(0);
+    expect(await running.stop()).toEqual({ code: 0, signal: null });
   });
 });

@@ -1,9 +1,10 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { metric } from '@runmat-telemetry/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createForwarder, type Forwarder, loadForwarderConfig } from '../src/index.ts';
 import { TestWorker } from './helpers/test-worker.ts';
-import { sendDatagrams, validEvent, waitFor } from './helpers/udp.ts';
+import { sendDatagrams, validEvent } from './helpers/udp.ts';
 
 const KEY = 'test-ingestion-key';
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -39,6 +40,13 @@ async function startForwarder(endpoint: string, env: Record<string, string> = {}
   return { forwarder, ...addresses, stats: () => forwarder.metrics.snapshot() };
 }
 
+/** The seam that proves absence: nothing queued and nothing in flight. */
+const IDLE = { queueEvents: 0, inFlight: 0 };
+function idle(fwd: { stats: Forwarder['metrics']['snapshot'] }) {
+  const { queueEvents, inFlight } = fwd.stats();
+  return { queueEvents, inFlight };
+}
+
 const json = (events: Record<string, unknown>[]) => events.map((e) => JSON.stringify(e));
 
 describe('forwarding', () => {
@@ -53,12 +61,14 @@ describe('forwarding', () => {
     const t0 = Date.now();
     await sendDatagrams(fwd.udpPort, json(events));
 
-    await waitFor(() => worker.delivered().length >= 20, 'two full batches');
+    await expect
+      .poll(() => worker.delivered().length, { message: 'two full batches' })
+      .toBeGreaterThanOrEqual(20);
     // The full batches left on count, well before the 1.5 s timer.
     expect(worker.batches.map((b) => b.items.length)).toEqual([10, 10]);
     expect(worker.batches[1]!.at - t0).toBeLessThan(1000);
 
-    await waitFor(() => worker.delivered().length === 25, 'the partial batch');
+    await expect.poll(() => worker.delivered().length, { message: 'the partial batch' }).toBe(25);
     expect(worker.batches.map((b) => b.items.length)).toEqual([10, 10, 5]);
     expect(worker.batches[2]!.at - t0).toBeGreaterThanOrEqual(1400);
 
@@ -74,7 +84,9 @@ describe('forwarding', () => {
     }
     // The stand-in records a batch before its answer reaches the forwarder,
     // which counts the events only when it reads that answer.
-    await waitFor(() => fwd.stats().eventsForwarded === 25, 'the last answer counted');
+    await expect
+      .poll(() => fwd.stats().eventsForwarded, { message: 'the last answer counted' })
+      .toBe(25);
     expect(fwd.stats()).toMatchObject({ datagramsReceived: 25, eventsForwarded: 25, retries: 0 });
   });
 
@@ -90,7 +102,7 @@ describe('forwarding', () => {
       ),
     );
     socket.close();
-    await waitFor(() => worker.delivered().length === 1, 'the IPv6 datagram');
+    await expect.poll(() => worker.delivered().length, { message: 'the IPv6 datagram' }).toBe(1);
     expect(worker.delivered()[0]).toMatchObject({ event, client_ip: '::1' });
   });
 
@@ -102,7 +114,7 @@ describe('forwarding', () => {
     });
     const events = Array.from({ length: 3 }, validEvent);
     await sendDatagrams(fwd.udpPort, json(events));
-    await waitFor(() => worker.delivered().length === 3, 'the timed batch');
+    await expect.poll(() => worker.delivered().length, { message: 'the timed batch' }).toBe(3);
     expect(worker.batches).toHaveLength(1);
     expect(worker.deliveredUuids()).toEqual(new Set(events.map((e) => e.uuid)));
   });
@@ -126,8 +138,10 @@ describe('forwarding', () => {
       Buffer.alloc(0),
       ...json(good),
     ]);
-    await waitFor(() => fwd.stats().datagramsReceived === 10, 'all datagrams read');
-    await waitFor(() => worker.delivered().length === 2, 'the valid events');
+    await expect
+      .poll(() => fwd.stats().datagramsReceived, { message: 'all datagrams read' })
+      .toBe(10);
+    await expect.poll(() => worker.delivered().length, { message: 'the valid events' }).toBe(2);
 
     expect(worker.deliveredUuids()).toEqual(new Set(good.map((e) => e.uuid)));
     const { dropped, eventsEnqueued } = fwd.stats();
@@ -142,9 +156,9 @@ describe('forwarding', () => {
       queue_full: 0,
     });
     const text = await fwd.forwarder.metrics.text();
-    expect(text).toContain('runmat_forwarder_datagrams_dropped_total{reason="invalid_json"} 3');
-    expect(text).toContain('runmat_forwarder_datagrams_dropped_total{reason="oversize"} 1');
-    expect(text).toContain('runmat_forwarder_datagrams_received_total 10');
+    expect(metric(text, 'runmat_forwarder_datagrams_dropped_total', { reason: 'invalid_json' })).toBe(3);
+    expect(metric(text, 'runmat_forwarder_datagrams_dropped_total', { reason: 'oversize' })).toBe(1);
+    expect(metric(text, 'runmat_forwarder_datagrams_received_total')).toBe(10);
   });
 
   it('takes a 12 KB Rust provider snapshot in one datagram and forwards only its projection', async () => {
@@ -201,7 +215,7 @@ describe('forwarding', () => {
     const datagram = JSON.stringify(event);
     expect(datagram.length).toBeGreaterThan(9_000);
     await sendDatagrams(fwd.udpPort, [datagram]);
-    await waitFor(() => worker.delivered().length === 1, 'the event');
+    await expect.poll(() => worker.delivered().length, { message: 'the event' }).toBe(1);
 
     const sent = worker.delivered()[0]?.event as { payload: Record<string, unknown> };
     const text = JSON.stringify(sent);
@@ -214,12 +228,18 @@ describe('forwarding', () => {
       provider: { device: { name: 'AMD Radeon 780M Graphics', vendor: 'AMD', backend: 'vulkan' } },
     });
     const metrics = await fwd.forwarder.metrics.text();
-    expect(metrics).toContain(
-      'runmat_forwarder_field_fixes_total{field="payload.provider.device.name",reason="normalized"} 1',
-    );
-    expect(metrics).toContain(
-      'runmat_forwarder_field_fixes_total{field="payload.provider.telemetry.kernel_launches",reason="not_forwarded"} 1',
-    );
+    expect(
+      metric(metrics, 'runmat_forwarder_field_fixes_total', {
+        field: 'payload.provider.device.name',
+        reason: 'normalized',
+      }),
+    ).toBe(1);
+    expect(
+      metric(metrics, 'runmat_forwarder_field_fixes_total', {
+        field: 'payload.provider.telemetry.kernel_launches',
+        reason: 'not_forwarded',
+      }),
+    ).toBe(1);
   });
 });
 
@@ -235,10 +255,11 @@ describe('delivery under failure', () => {
     const events = Array.from({ length: 40 }, validEvent);
     await sendDatagrams(fwd.udpPort, json(events));
     // The stand-in records a request before the forwarder reads its answer.
-    await waitFor(
-      () => worker.deliveredUuids().size === 40 && fwd.stats().eventsForwarded === 40,
-      'every event delivered and counted',
-    );
+    await expect
+      .poll(() => [worker.deliveredUuids().size, fwd.stats().eventsForwarded], {
+        message: 'every event delivered and counted',
+      })
+      .toEqual([40, 40]);
     expect(worker.log.filter((r) => r.status === 503)).toHaveLength(3);
     const stats = fwd.stats();
     expect(stats.retries).toBe(3);
@@ -255,7 +276,9 @@ describe('delivery under failure', () => {
         : undefined;
     const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '10' });
     await sendDatagrams(fwd.udpPort, json([validEvent()]));
-    await waitFor(() => worker.delivered().length === 1, 'the retried event', 5000);
+    await expect
+      .poll(() => worker.delivered().length, { message: 'the retried event', timeout: 5000 })
+      .toBe(1);
     const [refused, accepted] = worker.log;
     expect(refused?.status).toBe(429);
     // Backoff alone would retry within RETRY_MAX_MS (50 ms); the header asked for a second.
@@ -267,9 +290,11 @@ describe('delivery under failure', () => {
     worker.responder = () => ({ status: 400, body: { error: 'invalid_batch' } });
     const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '10' });
     await sendDatagrams(fwd.udpPort, json(Array.from({ length: 5 }, validEvent)));
-    await waitFor(() => fwd.stats().eventsFailed.refused === 5, 'the failure to be counted');
-    // Long enough for several retries at RETRY_MAX_MS = 50 ms, had there been any.
-    await new Promise((r) => setTimeout(r, 300));
+    await expect
+      .poll(() => fwd.stats().eventsFailed.refused, { message: 'the failure to be counted' })
+      .toBe(5);
+    // Settled and idle: a retry, had there been one, comes before the failure is counted.
+    await expect.poll(() => idle(fwd), { message: 'idle' }).toEqual(IDLE);
     expect(worker.requests).toBe(1);
     expect(fwd.stats()).toMatchObject({ retries: 0, eventsForwarded: 0 });
   });
@@ -293,15 +318,17 @@ describe('delivery under failure', () => {
     });
     const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '200' });
     await sendDatagrams(fwd.udpPort, json(Array.from({ length: 3 }, validEvent)));
-    await waitFor(() => worker.requests === 1, 'the batch');
-    await waitFor(() => fwd.stats().eventsForwarded === 2, 'results counted');
+    await expect.poll(() => worker.requests, { message: 'the batch' }).toBe(1);
+    await expect.poll(() => fwd.stats().eventsForwarded, { message: 'results counted' }).toBe(2);
     const stats = fwd.stats();
     expect(stats.eventsRejected).toEqual({ invalid_string: 1 });
     expect(stats.eventsDuplicate).toBe(1);
     expect(stats.retries).toBe(0);
-    expect(await fwd.forwarder.metrics.text()).toContain(
-      'runmat_forwarder_events_rejected_total{code="invalid_string"} 1',
-    );
+    expect(
+      metric(await fwd.forwarder.metrics.text(), 'runmat_forwarder_events_rejected_total', {
+        code: 'invalid_string',
+      }),
+    ).toBe(1);
   });
 
   it('keeps what fits while the worker is down, delivers it when it returns, and counts the rest', async () => {
@@ -315,8 +342,12 @@ describe('delivery under failure', () => {
     });
     const events = Array.from({ length: 100 }, validEvent);
     await sendDatagrams(fwd.udpPort, json(events));
-    await waitFor(() => fwd.stats().datagramsReceived === 100, 'all datagrams read');
-    await waitFor(() => fwd.stats().retries >= 3, 'a few failed attempts');
+    await expect
+      .poll(() => fwd.stats().datagramsReceived, { message: 'all datagrams read' })
+      .toBe(100);
+    await expect
+      .poll(() => fwd.stats().retries, { message: 'a few failed attempts' })
+      .toBeGreaterThanOrEqual(3);
 
     const whileDown = fwd.stats();
     // The bound counts what the retrying request holds too: exactly 40 are kept.
@@ -326,8 +357,10 @@ describe('delivery under failure', () => {
 
     await worker.listen(); // back on the same port
     const dropped = whileDown.dropped.queue_full;
-    await waitFor(() => worker.deliveredUuids().size === 100 - dropped, 'the backlog delivered');
-    await waitFor(() => fwd.stats().queueEvents === 0 && fwd.stats().inFlight === 0, 'idle');
+    await expect
+      .poll(() => worker.deliveredUuids().size, { message: 'the backlog delivered' })
+      .toBe(100 - dropped);
+    await expect.poll(() => idle(fwd), { message: 'idle' }).toEqual(IDLE);
     // Loopback keeps order, so what fitted is exactly the first 100 - dropped events.
     expect(worker.deliveredUuids()).toEqual(
       new Set(events.slice(0, 100 - dropped).map((e) => e.uuid)),
@@ -347,7 +380,9 @@ describe('delivery under failure', () => {
       SHUTDOWN_TIMEOUT_MS: '100',
     });
     await sendDatagrams(fwd.udpPort, json(Array.from({ length: 30 }, validEvent)));
-    await waitFor(() => fwd.stats().datagramsReceived === 30, 'all datagrams read');
+    await expect
+      .poll(() => fwd.stats().datagramsReceived, { message: 'all datagrams read' })
+      .toBe(30);
     const stats = fwd.stats();
     expect(stats.queueBytes).toBeLessThanOrEqual(4096);
     expect(stats.queueBytes).toBeGreaterThan(4096 - 600);
@@ -356,7 +391,9 @@ describe('delivery under failure', () => {
 
     // While full, nothing is decoded: even garbage (as big as an event) counts as queue_full.
     await sendDatagrams(fwd.udpPort, ['x'.repeat(600)]);
-    await waitFor(() => fwd.stats().datagramsReceived === 31, 'the garbage datagram');
+    await expect
+      .poll(() => fwd.stats().datagramsReceived, { message: 'the garbage datagram' })
+      .toBe(31);
     expect(fwd.stats().dropped).toMatchObject({
       queue_full: stats.dropped.queue_full + 1,
       invalid_json: 0,
@@ -368,7 +405,7 @@ describe('delivery under failure', () => {
     const fwd = await startForwarder(worker.url, { BATCH_MAX_WAIT_MS: '60000' });
     const events = Array.from({ length: 7 }, validEvent);
     await sendDatagrams(fwd.udpPort, json(events));
-    await waitFor(() => fwd.stats().queueEvents === 7, 'events queued');
+    await expect.poll(() => fwd.stats().queueEvents, { message: 'events queued' }).toBe(7);
     expect(worker.requests).toBe(0);
     await expect(fwd.forwarder.stop()).resolves.toEqual({ unflushed: 0 });
     expect(worker.deliveredUuids().size).toBe(7);
@@ -382,7 +419,7 @@ describe('delivery under failure', () => {
       SHUTDOWN_TIMEOUT_MS: '300',
     });
     await sendDatagrams(fwd.udpPort, json(Array.from({ length: 6 }, validEvent)));
-    await waitFor(() => fwd.stats().queueEvents === 6, 'events queued');
+    await expect.poll(() => fwd.stats().queueEvents, { message: 'events queued' }).toBe(6);
     const started = Date.now();
     await expect(fwd.forwarder.stop()).resolves.toEqual({ unflushed: 6 });
     expect(Date.now() - started).toBeLessThan(2000);
@@ -412,21 +449,19 @@ describe('health port', () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404);
 
     await sendDatagrams(fwd.udpPort, json([validEvent()]));
-    await waitFor(() => worker.delivered().length === 1, 'delivery');
+    await expect.poll(() => worker.delivered().length, { message: 'delivery' }).toBe(1);
     const metrics = await fetch(`${base}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
-    for (const line of [
-      'runmat_forwarder_datagrams_received_total 1',
-      'runmat_delivery_admitted_events_total{destination="worker"} 1',
-      'runmat_delivery_delivered_events_total{destination="worker"} 1',
-      'runmat_delivery_pending_events{destination="worker"} 0',
-      'runmat_delivery_in_flight_requests{destination="worker"} 0',
-      'runmat_delivery_requests_total{destination="worker",status="200"} 1',
-    ]) {
-      expect(text).toContain(line);
-    }
+    expect({
+      received: metric(text, 'runmat_forwarder_datagrams_received_total'),
+      forwarded: metric(text, 'runmat_delivery_delivered_events_total'),
+      retries: metric(text, 'runmat_delivery_retries_total'),
+      queued: metric(text, 'runmat_delivery_pending_events'),
+      inFlight: metric(text, 'runmat_delivery_in_flight_requests'),
+      ok: metric(text, 'runmat_delivery_requests_total', { status: '200' }),
+    }).toEqual({ received: 1, forwarded: 1, retries: 0, queued: 0, inFlight: 0, ok: 1 });
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 });

@@ -1,41 +1,35 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ForwarderProcess } from './helpers/forwarder-process.ts';
+import { fileURLToPath } from 'node:url';
+import { metric, scrapeText, spawnProcess, spawnServer } from '@runmat-telemetry/test-kit';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { TestWorker } from './helpers/test-worker.ts';
-import { sendDatagrams, validEvent, waitFor } from './helpers/udp.ts';
+import { sendDatagrams, validEvent } from './helpers/udp.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function spawnForwarder(env: Record<string, string>): ForwarderProcess {
-  const child = new ForwarderProcess(env);
-  cleanups.push(() => child.dispose());
-  return child;
-}
-
-async function metric(healthPort: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-  const match = text.match(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm'));
-  return match ? Number(match[1]) : Number.NaN;
-}
+const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
 
 describe('node dist/server.js', () => {
   it('logs the real ports, and on SIGTERM flushes the queue to the worker and exits 0', async () => {
     const worker = new TestWorker();
     await worker.listen(0);
-    cleanups.push(() => worker.close());
-    const child = spawnForwarder({
-      UDP_HOST: '127.0.0.1',
-      UDP_PORT: '0',
-      HEALTH_HOST: '127.0.0.1',
-      HEALTH_PORT: '0',
-      TELEMETRY_HTTP_ENDPOINT: worker.url,
-      TELEMETRY_INGESTION_KEY: 'process-key',
-      // Nothing leaves on its own: only the shutdown flush can deliver these.
-      BATCH_MAX_WAIT_MS: '60000',
+    onTestFinished(() => worker.close());
+    await using child = await spawnServer({
+      name: 'udp-forwarder',
+      script: SERVER,
+      env: {
+        UDP_HOST: '127.0.0.1',
+        UDP_PORT: '0',
+        HEALTH_HOST: '127.0.0.1',
+        HEALTH_PORT: '0',
+        TELEMETRY_HTTP_ENDPOINT: worker.url,
+        TELEMETRY_INGESTION_KEY: 'process-key',
+        // Nothing leaves on its own: only the shutdown flush can deliver these.
+        BATCH_MAX_WAIT_MS: '60000',
+      },
     });
-    const { udpHost, udpPort, healthPort } = await child.listening();
+    const { udpHost, udpPort, healthPort } = child.listening as unknown as {
+      udpHost: string;
+      udpPort: number;
+      healthPort: number;
+    };
     expect(udpHost).toBe('127.0.0.1');
     expect(udpPort).toBeGreaterThan(0);
     expect(healthPort).toBeGreaterThan(0);
@@ -45,38 +39,43 @@ describe('node dist/server.js', () => {
       udpPort,
       events.map((e) => JSON.stringify(e)),
     );
-    await waitFor(
-      async () =>
-        (await metric(healthPort, 'runmat_delivery_pending_events{destination="worker"}')) === 12,
-      'events queued in the child',
-    );
+    const metrics = `http://127.0.0.1:${healthPort}/metrics`;
+    await expect
+      .poll(async () => metric(await scrapeText(metrics), 'runmat_delivery_pending_events'), {
+        message: 'events queued in the child',
+      })
+      .toBe(12);
     expect(worker.requests).toBe(0);
 
     child.signal('SIGTERM');
-    expect(await child.exited()).toEqual({ code: 0, signal: null });
+    expect(await child.exited).toEqual({ code: 0, signal: null });
     expect(worker.deliveredUuids()).toEqual(new Set(events.map((e) => e.uuid)));
     expect(worker.batches[0]?.headers['x-telemetry-key']).toBe('process-key');
-    const stopped = child.lines.find((l) => l.message === 'forwarder stopped');
-    expect(stopped).toBeDefined();
+    const lines = child.records();
+    expect(lines.find((l) => l.message === 'forwarder stopped')).toBeDefined();
     // The key never reaches the logs.
-    expect(JSON.stringify(child.lines)).not.toContain('process-key');
+    expect(child.stdoutLines().join('\n')).not.toContain('process-key');
     // Every line is what Cloud Logging reads: a severity and a message, never pino's level/msg.
-    for (const line of child.lines) {
+    expect(lines).toHaveLength(child.stdoutLines().length);
+    for (const line of lines) {
       expect(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']).toContain(line.severity);
       expect(typeof line.message).toBe('string');
       expect(line).not.toHaveProperty('level');
       expect(line).not.toHaveProperty('msg');
     }
-    expect(child.lines.find((l) => l.message === 'listening')?.severity).toBe('INFO');
+    expect(lines.find((l) => l.message === 'listening')?.severity).toBe('INFO');
   });
 
   it('exits 1 with a one-line message naming a bad variable', async () => {
-    const child = spawnForwarder({
-      UDP_PORT: 'abc',
-      TELEMETRY_HTTP_ENDPOINT: 'http://127.0.0.1:1/v1/batch',
-      TELEMETRY_INGESTION_KEY: 'k',
+    await using child = spawnProcess({
+      script: SERVER,
+      env: {
+        UDP_PORT: 'abc',
+        TELEMETRY_HTTP_ENDPOINT: 'http://127.0.0.1:1/v1/batch',
+        TELEMETRY_INGESTION_KEY: 'k',
+      },
     });
-    expect(await child.exited()).toEqual({ code: 1, signal: null });
-    expect(child.stderr).toBe('invalid UDP_PORT: expected an integer 0-65535, got "abc"\n');
+    expect(await child.exited).toEqual({ code: 1, signal: null });
+    expect(child.stderrText()).toBe('invalid UDP_PORT: expected an integer 0-65535, got "abc"\n');
   });
 });

@@ -4,7 +4,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerApp } from '../src/app.js';
 import { redactQueries, workerLoggerOptions } from '../src/logging.js';
-import { type CaptureForwarder, captureApp, KEY, OLD_KEY, uuid, waitFor } from './helpers.js';
+import { type CaptureForwarder, captureApp, KEY, OLD_KEY, uuid } from './helpers.js';
 
 const SITE = 'https://runmat.com';
 const DEV = 'http://localhost:5173';
@@ -118,7 +118,7 @@ describe('CORS on /ingest and /v1/t (CORS_ORIGINS)', () => {
         headers: { origin: SITE, 'content-type': 'application/json', 'x-telemetry-key': KEY },
         payload: finished(),
       });
-    await waitFor(async () => (await post()).statusCode === 503);
+    await expect.poll(async () => (await post()).statusCode).toBe(503);
     const shed = await post();
     expect(shed.json()).toEqual({ error: 'overloaded' });
     expect(shed.headers['access-control-allow-origin']).toBe(SITE);

@@ -1,4 +1,3 @@
-import type { DeliveryOutcomes } from '@runmat-telemetry/delivery';
 import { type FakeSink, startFakeSink } from '@runmat-telemetry/fake-sink';
 import {
   CANONICAL_FINISHED_EXAMPLE,
@@ -7,9 +6,10 @@ import {
   INSTALL_COMPLETE_EXAMPLE,
   LEGACY_FINISHED_EXAMPLE,
 } from '@runmat-telemetry/schema';
+import { metric } from '@runmat-telemetry/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type WorkerApp } from '../src/app.js';
-import { KEY, testConfig, uuid, waitFor } from './helpers.js';
+import { KEY, testConfig, uuid } from './helpers.js';
 
 // These tests run the worker on a real loopback port with its real forwarders
 // (posthog-node, undici) against the fake sink standing in for PostHog and GA4.
@@ -57,17 +57,21 @@ async function post(path: string, body: unknown): Promise<Response> {
   });
 }
 
-/** The `destination="posthog"` sample of `name` (0 when absent, as for an untouched counter). */
-/** The PostHog destination's delivery counters. */
-function posthogOutcomes(app: { metrics: { deliverySources: { outcomes: DeliveryOutcomes }[] } }) {
-  const source = app.metrics.deliverySources.find((d) => d.outcomes.destination === 'posthog');
-  if (source === undefined) throw new Error('no posthog destination');
-  return source.outcomes;
-}
-
-function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{destination="posthog"} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+/** What the worker has settled per destination, and what is still pending. */
+async function outcome(app: WorkerApp) {
+  const text = await app.metrics.render();
+  const of = (name: string, destination: string) => metric(text, name, { destination });
+  return {
+    queued: metric(text, 'runmat_worker_queue_depth'),
+    forwarded: {
+      posthog: of('runmat_delivery_delivered_events_total', 'posthog'),
+      ga4: of('runmat_delivery_delivered_events_total', 'ga4'),
+    },
+    failed: {
+      posthog: of('runmat_delivery_failed_events_total', 'posthog'),
+      ga4: of('runmat_delivery_failed_events_total', 'ga4'),
+    },
+  };
 }
 
 const finished = (over: Record<string, unknown> = {}) => ({
@@ -146,15 +150,16 @@ describe('forwarding to PostHog and GA4', () => {
   });
 
   it('forwards a duplicate once, across the single and batch routes', async () => {
-    await startWorker();
+    const app = await startWorker();
     const run = finished();
     expect(await (await post('/ingest', run)).json()).toMatchObject({ status: 'accepted' });
     const batch = await post('/v1/batch', { events: [{ event: run }, { event: run }] });
     expect(await batch.json()).toMatchObject({ accepted: 0, duplicates: 2 });
-    await sink.waitForEvents({ destination: 'posthog' }, { count: 1 });
-    await sink.waitForEvents({ destination: 'ga4' }, { count: 1 });
-    // Give a wrongly forwarded copy time to arrive before asserting it did not.
-    await new Promise((r) => setTimeout(r, 300));
+    // Idle: nothing pending and every answer read. A wrongly forwarded copy
+    // would be pending or counted by now, and the sink stores before it answers.
+    await expect
+      .poll(() => outcome(app), { message: 'the worker idle' })
+      .toEqual({ queued: 0, forwarded: { posthog: 1, ga4: 1 }, failed: { posthog: 0, ga4: 0 } });
     expect(sink.events({ destination: 'posthog' }).filter((e) => e.uuid === run.uuid)).toHaveLength(
       1,
     );
@@ -178,33 +183,18 @@ describe('forwarding to PostHog and GA4', () => {
     expect(sink.stats().faults.injected).toBe(4);
     // The sink stores a batch before its answer reaches the worker, which
     // counts the events as forwarded only when it reads that answer.
-    const counted = [
-      'runmat_delivery_delivered_events_total{destination="posthog"} 10',
-      'runmat_delivery_delivered_events_total{destination="ga4"} 10',
-    ];
-    await waitFor(async () => {
-      const metrics = await app.metrics.render();
-      return counted.every((line) => metrics.includes(line));
-    });
-    const metrics = await app.metrics.render();
-    for (const line of counted) expect(metrics).toContain(line);
+    await expect
+      .poll(() => outcome(app), { message: 'every answer read' })
+      .toEqual({ queued: 0, forwarded: { posthog: 10, ga4: 10 }, failed: { posthog: 0, ga4: 0 } });
   });
 
   it('counts events it gives up on after retries', async () => {
     const app = await startWorker({ POSTHOG_RETRIES: '1', GA4_RETRIES: '1' });
     sink.setFaults({ status: 500, count: 10 });
     expect((await post('/ingest', finished())).status).toBe(202);
-    await waitFor(async () => {
-      const m = await app.metrics.render();
-      return (
-        m.includes(
-          'runmat_delivery_failed_events_total{destination="posthog",reason="retries_exhausted"} 1',
-        ) &&
-        m.includes(
-          'runmat_delivery_failed_events_total{destination="ga4",reason="retries_exhausted"} 1',
-        )
-      );
-    });
+    await expect
+      .poll(() => outcome(app), { message: 'the give-up counted' })
+      .toEqual({ queued: 0, forwarded: { posthog: 0, ga4: 0 }, failed: { posthog: 1, ga4: 1 } });
     expect(app.queue.depth()).toBe(0);
   });
 
@@ -219,28 +209,19 @@ describe('forwarding to PostHog and GA4', () => {
     );
     expect(new Set(ph.map((e) => e.uuid)).size).toBe(10);
     expect(sink.stats().faults.injected).toBe(1);
-    await waitFor(async () =>
-      (await app.metrics.render()).includes(
-        'runmat_delivery_delivered_events_total{destination="posthog"} 10',
-      ),
-    );
-    const metrics = await app.metrics.render();
-    expect(posthogOutcomes(app).failedTotal()).toBe(0);
-    expect(metricValue(metrics, 'runmat_worker_queue_depth')).toBe(0);
+    await expect
+      .poll(() => outcome(app), { message: 'the split batch counted' })
+      .toEqual({ queued: 0, forwarded: { posthog: 10, ga4: 10 }, failed: { posthog: 0, ga4: 0 } });
   });
 
   it('counts a single event PostHog rejects with 413 as failed, once', async () => {
     const app = await startWorker({ POSTHOG_BATCH_SIZE: '10' });
     sink.setFaults({ status: 413, count: 1, destination: 'posthog' });
     expect((await post('/ingest', finished())).status).toBe(202);
-    await waitFor(async () =>
-      (await app.metrics.render()).includes(
-        'runmat_delivery_failed_events_total{destination="posthog",reason="too_large"} 1',
-      ),
-    );
-    const metrics = await app.metrics.render();
-    expect(posthogOutcomes(app).delivered).toBe(0);
-    expect(metricValue(metrics, 'runmat_worker_queue_depth')).toBe(0);
+    await expect
+      .poll(async () => (await outcome(app)).failed.posthog, { message: 'the rejection counted' })
+      .toBe(1);
+    expect(await outcome(app)).toMatchObject({ queued: 0, forwarded: { posthog: 0 } });
   });
 
   it('flushes what was queued when it shuts down', async () => {
@@ -251,9 +232,9 @@ describe('forwarding to PostHog and GA4', () => {
     });
     const events = Array.from({ length: 40 }, () => ({ event: finished() }));
     expect(await (await post('/v1/batch', { events })).json()).toMatchObject({ accepted: 40 });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(sink.stats().posthog.events).toBe(0);
+    // Still pending (unsettled) at the worker: nothing has been delivered.
     expect(app.queue.depth()).toBe(40);
+    expect(sink.stats().posthog.events).toBe(0);
     await app.app.close();
     worker = undefined;
     expect(sink.stats().posthog.events).toBe(40);

@@ -53,12 +53,3 @@ export function captureApp(
 
 /** Fresh v4-shaped uuid. */
 export const uuid = () => crypto.randomUUID();
-
-/** Polls `check` until it returns true or the deadline passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

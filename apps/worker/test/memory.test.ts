@@ -6,7 +6,7 @@ import { CANONICAL_FINISHED_EXAMPLE } from '@runmat-telemetry/schema';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type WorkerApp } from '../src/app.js';
 import type { MemorySample } from '../src/memory/memory-guard.js';
-import { captureApp, KEY, testConfig, uuid, waitFor } from './helpers.js';
+import { captureApp, KEY, testConfig, uuid } from './helpers.js';
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
@@ -118,7 +118,7 @@ describe('memory pressure', () => {
     expect(text).toMatch(/runmat_worker_queue_bytes\{destination="ga4"\} [1-9]/);
 
     sink.clearFaults();
-    await waitFor(() => app.queue.depth() === 0, 15_000);
+    await expect.poll(() => app.queue.depth(), { timeout: 15_000 }).toBe(0);
     expect(app.queue.depthBytes()).toBe(0);
     const delivered = (d: string) =>
       app.metrics.deliverySources.find((s) => s.outcomes.destination === d)?.outcomes.delivered;

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { expect } from 'vitest';
 import type { WorkerApp } from '../src/app.js';
 
 async function listen(server: Server): Promise<number> {
@@ -110,11 +111,12 @@ export async function roundTrips(app: WorkerApp, outcome?: string): Promise<numb
   );
 }
 
-/** Polls until the app's Redis connection is ready. */
+/** Waits until the app's Redis connection is ready (its connected gauge at 1). */
 export async function waitConnected(app: WorkerApp, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await metricSum(app.metrics.dedupeConnected)) !== 1) {
-    if (Date.now() > deadline) throw new Error('the worker did not connect to Redis');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await expect
+    .poll(() => metricSum(app.metrics.dedupeConnected), {
+      timeout: timeoutMs,
+      message: 'the worker to connect to Redis',
+    })
+    .toBe(1);
 }

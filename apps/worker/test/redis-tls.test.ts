@@ -1,14 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CANONICAL_FINISHED_EXAMPLE } from '@runmat-telemetry/schema';
-import { REDIS_SERVER, requireComponent } from '@runmat-telemetry/test-kit';
+import { freePort, REDIS_SERVER, requireComponent } from '@runmat-telemetry/test-kit';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WorkerApp } from '../src/app.js';
-import { type CaptureForwarder, captureApp, KEY, uuid, waitFor } from './helpers.js';
+import { type CaptureForwarder, captureApp, KEY, uuid } from './helpers.js';
 import { metricSum, waitConnected } from './redis-helpers.js';
 
 // Memorystore with AUTH and in-transit encryption, played by a local
@@ -24,15 +23,6 @@ const apps: Array<WorkerApp & { sink: CaptureForwarder }> = [];
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const address = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 beforeAll(async () => {
@@ -80,14 +70,13 @@ beforeAll(async () => {
     retryStrategy: () => 50,
   });
   probe.on('error', () => {});
-  await waitFor(async () => {
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
-  }, 10_000);
+  await vi.waitFor(
+    async () => {
+      if (probe.status !== 'ready') await probe.connect();
+      expect(await probe.ping()).toBe('PONG');
+    },
+    { timeout: 10_000, interval: 50 },
+  );
   probe.disconnect();
 });
 
@@ -141,7 +130,9 @@ describe('shared dedupe over TLS with AUTH (rediss://)', () => {
     // No DEDUPE_REDIS_CA: Node's public CAs, which never signed this certificate.
     const a = worker({ DEDUPE_REDIS_URL: `rediss://:${PASSWORD}@127.0.0.1:${port}` }, lines);
     // The seam: the client reports the failed connection before any claim is made.
-    await waitFor(() => lines.some((l) => l.includes('shared dedupe connection error')));
+    await expect
+      .poll(() => lines.some((l) => l.includes('shared dedupe connection error')))
+      .toBe(true);
     expect(await metricSum(a.metrics.dedupeConnected)).toBe(0);
     expect((await ingest(a, uuid())).json().status).toBe('accepted');
     expect(await metricSum(a.metrics.dedupeFailOpen, { reason: 'error' })).toBe(1);
@@ -160,7 +151,9 @@ describe('shared dedupe over TLS with AUTH (rediss://)', () => {
       lines,
     );
     // The seam: the client reports the failed connection before any claim is made.
-    await waitFor(() => lines.some((l) => l.includes('shared dedupe connection error')));
+    await expect
+      .poll(() => lines.some((l) => l.includes('shared dedupe connection error')))
+      .toBe(true);
     expect((await ingest(a, uuid())).json().status).toBe('accepted');
     expect(await metricSum(a.metrics.dedupeFailOpen, { reason: 'error' })).toBe(1);
     const log = lines.join('\n');

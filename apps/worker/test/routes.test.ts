@@ -11,7 +11,7 @@ import { IngestionKeyVerifier } from '../src/auth/ingestion-key.js';
 import { WorkerMetrics } from '../src/metrics.js';
 import { createIngestGuard } from '../src/routes/guard.js';
 import { registerHealthRoutes } from '../src/routes/health-routes.js';
-import { CaptureForwarder, captureApp, KEY, OLD_KEY, uuid, waitFor } from './helpers.js';
+import { CaptureForwarder, captureApp, KEY, OLD_KEY, uuid } from './helpers.js';
 
 let current: (WorkerApp & { sink: CaptureForwarder }) | undefined;
 function start(env: Record<string, string> = {}, deps = {}) {
@@ -284,10 +284,7 @@ describe('POST /ingest and /v1/t', () => {
 
   it('sheds load with 503 overloaded under heap pressure, but still answers probes', async () => {
     const { app } = start({ MAX_HEAP_USED_BYTES: '1' });
-    await waitFor(async () => {
-      const res = await ingest(app);
-      return res.statusCode === 503;
-    });
+    await expect.poll(async () => (await ingest(app)).statusCode).toBe(503);
     const res = await ingest(app);
     expect(res.json()).toEqual({ error: 'overloaded' });
     expect(res.headers['retry-after']).toBe('1');

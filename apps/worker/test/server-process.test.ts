@@ -1,102 +1,63 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type FakeSink, startFakeSink } from '@runmat-telemetry/fake-sink';
 import { CANONICAL_STARTED_EXAMPLE } from '@runmat-telemetry/schema';
-import { startRedis } from '@runmat-telemetry/test-kit';
+import {
+  metric,
+  scrapeText,
+  spawnProcess,
+  startRedis,
+  type TestProcess,
+} from '@runmat-telemetry/test-kit';
 import { Redis } from 'ioredis';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { KEY, uuid } from './helpers.js';
 
 // The real process: `node dist/server.js` (turbo builds before testing).
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
-const WORKER_DIR = fileURLToPath(new URL('..', import.meta.url));
 
-let child: ChildProcess | undefined;
 let sink: FakeSink | undefined;
 afterEach(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
-  child = undefined;
   await sink?.close();
   sink = undefined;
 });
 
-beforeAll(() => {
-  if (!existsSync(SERVER)) throw new Error(`${SERVER} missing: build the worker first`);
-});
-
-interface Run {
-  proc: ChildProcess;
-  lines: string[];
-  stderr: () => string;
-  exited: Promise<number | null>;
+/**
+ * `node dist/server.js` with `env` (an ephemeral metrics port unless a test
+ * names one: files run in parallel). viaEntrypoint: as the image runs it,
+ * `sh bin/worker-entrypoint.sh node dist/server.js`.
+ */
+function run(env: Record<string, string>, viaEntrypoint = false): TestProcess {
+  return spawnProcess({
+    name: 'worker',
+    script: SERVER,
+    env: { METRICS_PORT: '0', ...env },
+    command: viaEntrypoint ? ['sh', 'bin/worker-entrypoint.sh', process.execPath] : undefined,
+  });
 }
 
-function run(env: Record<string, string>, viaEntrypoint = false): Run {
-  // An ephemeral metrics port unless a test names one: files run in parallel.
-  // viaEntrypoint: as the image runs it, `sh bin/worker-entrypoint.sh node dist/server.js`.
-  const proc = viaEntrypoint
-    ? spawn('sh', ['bin/worker-entrypoint.sh', process.execPath, SERVER], {
-        cwd: WORKER_DIR,
-        env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-    : spawn(process.execPath, [SERVER], {
-        env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-  child = proc;
-  const lines: string[] = [];
-  let err = '';
-  let buf = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts.filter(Boolean));
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, lines, stderr: () => err, exited };
-}
-
+/** The listening line's addresses, once it is logged. */
 async function listening(
-  r: Run,
-  timeoutMs = 10_000,
+  r: TestProcess,
 ): Promise<{ url: string; port: number; metricsUrl: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const line of r.lines) {
-      const rec = JSON.parse(line) as {
-        message?: string;
-        url?: string;
-        port?: number;
-        metricsUrl?: string;
-      };
-      if (rec.message === 'listening' && rec.url && rec.port && rec.metricsUrl) {
-        return { url: rec.url, port: rec.port, metricsUrl: rec.metricsUrl };
-      }
-    }
-    if (Date.now() > deadline || r.proc.exitCode !== null) {
-      throw new Error(`no listening line; stderr: ${r.stderr()}`);
-    }
-    await new Promise((res) => setTimeout(res, 25));
-  }
+  const rec = await r.waitForRecord((l) => l.message === 'listening', { what: '"listening"' });
+  return rec as { url: string; port: number; metricsUrl: string };
 }
 
 describe('worker process', () => {
   it('exits 1 naming the bad variable', async () => {
-    const r = run({ INGESTION_KEY: 'k-123456789', POSTHOG_API_KEY: 'x', PORT: 'abc' });
-    expect(await r.exited).toBe(1);
-    expect(r.stderr().trim()).toBe('invalid PORT: expected an integer 0-65535, got "abc"');
-    const missing = run({ POSTHOG_API_KEY: 'x' });
-    expect(await missing.exited).toBe(1);
-    expect(missing.stderr()).toContain('INGESTION_KEY');
-    const star = run({ INGESTION_KEY: 'k-123456789', POSTHOG_API_KEY: 'x', CORS_ORIGINS: '*' });
-    expect(await star.exited).toBe(1);
-    expect(star.stderr().trim()).toBe(
+    await using r = run({ INGESTION_KEY: 'k-123456789', POSTHOG_API_KEY: 'x', PORT: 'abc' });
+    expect(await r.exited).toEqual({ code: 1, signal: null });
+    expect(r.stderrText().trim()).toBe('invalid PORT: expected an integer 0-65535, got "abc"');
+    await using missing = run({ POSTHOG_API_KEY: 'x' });
+    expect(await missing.exited).toEqual({ code: 1, signal: null });
+    expect(missing.stderrText()).toContain('INGESTION_KEY');
+    await using star = run({
+      INGESTION_KEY: 'k-123456789',
+      POSTHOG_API_KEY: 'x',
+      CORS_ORIGINS: '*',
+    });
+    expect(await star.exited).toEqual({ code: 1, signal: null });
+    expect(star.stderrText().trim()).toBe(
       'invalid CORS_ORIGINS: "*" is refused: list exact origins such as https://runmat.com, never a wildcard',
     );
   });
@@ -104,7 +65,7 @@ describe('worker process', () => {
   it('answers CORS and takes a beacon from a listed origin, never logging its key', async () => {
     sink = await startFakeSink();
     const origin = 'http://localhost:5173';
-    const r = run({
+    await using r = run({
       PORT: '0',
       HOST: '127.0.0.1',
       INGESTION_KEY: KEY,
@@ -143,17 +104,17 @@ describe('worker process', () => {
       body: JSON.stringify({ ...event, uuid: uuid() }),
     });
     expect(noOrigin.status).toBe(401);
-    r.proc.kill('SIGTERM');
-    expect(await r.exited).toBe(0);
+    r.signal('SIGTERM');
+    expect(await r.exited).toEqual({ code: 0, signal: null });
     expect(sink.events({ destination: 'posthog' }).map((e) => e.uuid)).toEqual([event.uuid]);
-    const out = r.lines.join('\n');
-    expect(r.lines.filter((l) => l.includes('"message":"request"'))).toHaveLength(3);
+    const out = r.stdoutLines().join('\n');
+    expect(r.stdoutLines().filter((l) => l.includes('"message":"request"'))).toHaveLength(3);
     expect(out).not.toContain(KEY);
   });
 
   it('logs one listening line, redacts secrets, drains and exits 0 on SIGTERM', async () => {
     sink = await startFakeSink();
-    const r = run({
+    await using r = run({
       PORT: '0',
       HOST: '127.0.0.1',
       INGESTION_KEY: KEY,
@@ -170,12 +131,12 @@ describe('worker process', () => {
       body: JSON.stringify(event),
     });
     expect(res.status).toBe(202);
-    r.proc.kill('SIGTERM');
-    expect(await r.exited).toBe(0);
+    r.signal('SIGTERM');
+    expect(await r.exited).toEqual({ code: 0, signal: null });
     // Queued with a 60 s flush interval: only the shutdown drain could have sent it.
     expect(sink.events({ destination: 'posthog' }).map((e) => e.uuid)).toEqual([event.uuid]);
-    const out = r.lines.join('\n');
-    expect(r.lines.filter((l) => l.includes('"message":"listening"'))).toHaveLength(1);
+    const out = r.stdoutLines().join('\n');
+    expect(r.stdoutLines().filter((l) => l.includes('"message":"listening"'))).toHaveLength(1);
     expect(out).toContain('"message":"request"');
     expect(out).not.toContain(KEY);
     expect(out).not.toContain('phc_secret_value');
@@ -184,7 +145,7 @@ describe('worker process', () => {
 
   it('serves /metrics on the loopback metrics port only, and logs lines Cloud Logging reads', async () => {
     sink = await startFakeSink();
-    const r = run({
+    await using r = run({
       PORT: '0',
       HOST: '127.0.0.1',
       INGESTION_KEY: KEY,
@@ -211,13 +172,15 @@ describe('worker process', () => {
       body: JSON.stringify({ ...CANONICAL_STARTED_EXAMPLE, uuid: uuid() }),
     });
     expect(res.status).toBe(202);
-    const metrics = await fetch(metricsUrl);
-    expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toContain('runmat_worker_events_accepted_total{route="single"} 1');
-    r.proc.kill('SIGTERM');
-    expect(await r.exited).toBe(0);
+    expect(
+      metric(await scrapeText(metricsUrl), 'runmat_worker_events_accepted_total', {
+        route: 'single',
+      }),
+    ).toBe(1);
+    r.signal('SIGTERM');
+    expect(await r.exited).toEqual({ code: 0, signal: null });
 
-    const records = r.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = r.stdoutLines().map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.length).toBeGreaterThan(3);
     for (const rec of records) {
       expect(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']).toContain(rec.severity);
@@ -239,9 +202,14 @@ describe('worker process', () => {
   });
 
   it('refuses a metrics port equal to the public port', async () => {
-    const r = run({ INGESTION_KEY: KEY, POSTHOG_API_KEY: 'x', PORT: '8080', METRICS_PORT: '8080' });
-    expect(await r.exited).toBe(1);
-    expect(r.stderr().trim()).toBe(
+    await using r = run({
+      INGESTION_KEY: KEY,
+      POSTHOG_API_KEY: 'x',
+      PORT: '8080',
+      METRICS_PORT: '8080',
+    });
+    expect(await r.exited).toEqual({ code: 1, signal: null });
+    expect(r.stderrText().trim()).toBe(
       'invalid METRICS_PORT: 8080 is the public PORT too; metrics need a port of their own',
     );
   });
@@ -252,7 +220,7 @@ describe('worker process', () => {
     const admin = new Redis(redis.url);
     await admin.config('SET', 'requirepass', 'redis-auth-secret-77');
     admin.disconnect();
-    const r = run(
+    await using r = run(
       {
         PORT: '0',
         HOST: '127.0.0.1',
@@ -266,11 +234,9 @@ describe('worker process', () => {
       true,
     );
     const { url, metricsUrl } = await listening(r);
-    await vi.waitFor(
-      () =>
-        expect(r.lines.some((l) => l.includes('"message":"shared dedupe connected"'))).toBe(true),
-      { timeout: 5000, interval: 25 },
-    );
+    await r.waitForRecord((l) => l.message === 'shared dedupe connected', {
+      what: 'the shared dedupe connected line',
+    });
     const event = { ...CANONICAL_STARTED_EXAMPLE, uuid: uuid() };
     const post = () =>
       fetch(`${url}/ingest`, {
@@ -282,17 +248,18 @@ describe('worker process', () => {
     const check = new Redis(`redis://:redis-auth-secret-77@127.0.0.1:${redis.port}`);
     expect(await check.exists(`runmat:dedupe:${event.uuid}`)).toBe(1);
     check.disconnect();
-    const metrics = await (await fetch(metricsUrl)).text();
-    expect(metrics).toContain('runmat_worker_dedupe_redis_connected 1');
-    expect(metrics).toContain(`runmat_worker_memory_budget_bytes ${256 * 1024 * 1024}`);
-    r.proc.kill('SIGTERM');
-    expect(await r.exited).toBe(0);
-    const budget = r.lines
+    const metrics = await scrapeText(metricsUrl);
+    expect(metric(metrics, 'runmat_worker_dedupe_redis_connected')).toBe(1);
+    expect(metric(metrics, 'runmat_worker_memory_budget_bytes')).toBe(256 * 1024 * 1024);
+    r.signal('SIGTERM');
+    expect(await r.exited).toEqual({ code: 0, signal: null });
+    const budget = r
+      .stdoutLines()
       .map((l) => JSON.parse(l) as { message?: string; heapLimitMiB?: number; budgetMiB?: number })
       .find((l) => l.message === 'memory budget');
     // The entrypoint gave V8 128 MiB of old space (half the budget), so no warning.
     expect(budget).toMatchObject({ budgetMiB: 256, source: 'MEMORY_LIMIT_MIB' });
     expect(budget?.heapLimitMiB).toBeLessThan(128 + 160);
-    expect(r.lines.join('\n')).not.toContain('redis-auth-secret-77');
+    expect(r.stdoutLines().join('\n')).not.toContain('redis-auth-secret-77');
   });
 });

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkerApp } from '../src/app.js';
-import { type CaptureForwarder, captureApp, KEY, uuid, waitFor } from './helpers.js';
+import { RedisDedupe } from '../src/dedupe/shared-dedupe.js';
+import { type CaptureForwarder, captureApp, KEY, testConfig, uuid } from './helpers.js';
 import {
   metricSum,
   roundTrips,
@@ -45,13 +46,37 @@ afterEach(async () => {
 
 const WINDOW_MS = 600_000;
 
+/**
+ * The workers' clock: real time plus what a test skips. Breaker cool-downs
+ * and the local dedupe window read it, so a test moves past them with
+ * `skip(ms)` instead of sleeping through them. (Redis's own key expiry runs
+ * on the server's clock and is waited for, through `exists`.)
+ */
+let skipped = 0;
+const now = () => Date.now() + skipped;
+const skip = (ms: number) => {
+  skipped += ms;
+};
+beforeEach(() => {
+  skipped = 0;
+});
+
 /** A worker (forwarding captured in memory) sharing dedupe through `url`. */
 async function worker(url = redis.url, env: Record<string, string> = {}): Promise<App> {
-  const a = captureApp({
+  const merged = {
     DEDUPE_REDIS_URL: url,
     DEDUPE_WINDOW_MS: String(WINDOW_MS),
     DEDUPE_REDIS_BREAKER_COOLDOWN_MS: '200',
     ...env,
+  };
+  const config = testConfig(merged);
+  const shared = config.sharedDedupe;
+  if (shared === null) throw new Error('DEDUPE_REDIS_URL did not configure shared dedupe');
+  // The Redis dedupe the app would build from config, on the test's clock.
+  const a = captureApp(merged, {
+    now,
+    sharedDedupe: (log, metrics) =>
+      new RedisDedupe({ ...shared, ttlMs: config.dedupeWindowMs, metrics, log, now }),
   });
   apps.push(a);
   return a;
@@ -121,10 +146,11 @@ describe('claims shared through Redis', () => {
     await ingest(short.app, brief);
     expect(await inspect.pttl(`x:${brief.uuid}`)).toBeLessThanOrEqual(300);
     expect((await ingest(other.app, brief)).json().status).toBe('duplicate');
-    const seenAt = Date.now();
-    await waitFor(async () => (await inspect.exists(`x:${brief.uuid}`)) === 0, 3000);
-    // `other` remembers it locally for the same window, from when it saw it.
-    await new Promise((r) => setTimeout(r, Math.max(0, seenAt + 350 - Date.now())));
+    await expect
+      .poll(() => inspect.exists(`x:${brief.uuid}`), { message: 'Redis to expire the key' })
+      .toBe(0);
+    // `other` remembered it locally for the same window, from when it saw it.
+    skip(300);
     expect((await ingest(other.app, brief)).json().status).toBe('accepted');
   });
 
@@ -213,7 +239,7 @@ describe('failing open when Redis is down, slow or hung', () => {
     await waitConnected(a);
     await waitConnected(b);
     await redis.kill();
-    await waitFor(async () => (await metricSum(a.metrics.dedupeConnected)) === 0);
+    await expect.poll(() => metricSum(a.metrics.dedupeConnected)).toBe(0);
 
     // Every event is accepted; the local window still catches its own repeats.
     const during = Array.from({ length: 20 }, () => finished());
@@ -239,7 +265,7 @@ describe('failing open when Redis is down, slow or hung', () => {
     await redis.restart();
     await waitConnected(a);
     await waitConnected(b);
-    await new Promise((r) => setTimeout(r, 1100));
+    skip(1000);
     const probe = finished();
     expect((await ingest(a.app, probe)).json().status).toBe('accepted');
     expect(await circuit(a)).toBe(0);
@@ -294,7 +320,7 @@ describe('failing open when Redis is down, slow or hung', () => {
     await ingest(a.app, finished());
     expect(await circuit(a)).toBe(2);
     proxy.thaw();
-    await new Promise((r) => setTimeout(r, 250));
+    skip(200);
     const event = finished();
     expect((await ingest(a.app, event)).json().status).toBe('accepted');
     expect(await circuit(a)).toBe(0);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseEventJson } from '@runmat-telemetry/schema';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBrowserTelemetry } from '../src/browser.js';
-import { type HttpCollector, startHttpCollector, waitUntil } from './helpers/collectors.js';
+import { type HttpCollector, startHttpCollector } from './helpers/collectors.js';
 
 let http: HttpCollector;
 beforeEach(async () => {
@@ -88,7 +88,9 @@ describe('browser entry on a web-standard fetch', () => {
     });
     control.startRun({ kind: 'script' });
     await control.shutdown();
-    await waitUntil(() => http.requests.length >= 1, 'the control event');
+    await expect
+      .poll(() => http.requests.length, { message: 'the control event' })
+      .toBeGreaterThanOrEqual(1);
     expect(http.requests.map((r) => JSON.parse(r.body).cid)).toEqual(['control']);
   });
 

@@ -9,7 +9,6 @@ import {
   startUdpCollector,
   tempDir,
   type UdpCollector,
-  waitUntil,
   writeProjectToml,
 } from './helpers/collectors.js';
 
@@ -94,10 +93,11 @@ describe('delivery over real UDP and HTTP listeners', () => {
       },
     });
     expect(summary.emitted).toBe(true);
-    await waitUntil(
-      () => udp.datagrams.length === 2 && http.requests.length === 2,
-      'two events on each transport',
-    );
+    await expect
+      .poll(() => [udp.datagrams.length, http.requests.length], {
+        message: 'two events on each transport',
+      })
+      .toEqual([2, 2]);
 
     for (const req of http.requests) {
       expect(req.method).toBe('POST');
@@ -129,7 +129,7 @@ describe('delivery over real UDP and HTTP listeners', () => {
     });
     expect(finished?.payload.duration_us).toBe(summary.durationUs);
     // The listener records a request before the client has read the response.
-    await waitUntil(() => t.stats().sent === 4, 'four successful deliveries');
+    await expect.poll(() => t.stats().sent, { message: 'four successful deliveries' }).toBe(4);
     expect(t.stats()).toMatchObject({ sent: 4, failed: 0, dropped: 0, invalid: 0 });
   });
 
@@ -142,17 +142,18 @@ describe('delivery over real UDP and HTTP listeners', () => {
       },
     );
     t.startRun({ kind: 'benchmark' });
-    await waitUntil(
-      () => udp.datagrams.length === 1 && http.requests.length === 1,
-      'one event on each transport',
-    );
+    await expect
+      .poll(() => [udp.datagrams.length, http.requests.length], {
+        message: 'one event on each transport',
+      })
+      .toEqual([1, 1]);
   });
 
   it('a full queue drops and counts', async () => {
     const t = telemetry({}, { queue_size: 8, udp_endpoint: '' });
     for (let i = 0; i < 20; i++) t.startRun({ kind: 'repl' });
     expect(t.stats()).toMatchObject({ queued: 8, dropped: 12 });
-    await waitUntil(() => t.stats().sent === 8, 'the 8 queued events');
+    await expect.poll(() => t.stats().sent, { message: 'the 8 queued events' }).toBe(8);
     await t.shutdown();
     expect(http.requests).toHaveLength(8);
     expect(t.stats()).toMatchObject({ sent: 8, dropped: 12 });
@@ -162,7 +163,7 @@ describe('delivery over real UDP and HTTP listeners', () => {
     const t = telemetry({}, { sync_mode: true, udp_endpoint: '' });
     t.startRun({ kind: 'script' });
     expect(t.stats()).toMatchObject({ queued: 0, inFlight: 1 });
-    await waitUntil(() => http.requests.length === 1, 'one request');
+    await expect.poll(() => http.requests.length, { message: 'one request' }).toBe(1);
   });
 
   it('drops events that do not fit the schema, and never sends an error message as the error class', async () => {
@@ -173,7 +174,7 @@ describe('delivery over real UDP and HTTP listeners', () => {
       success: false,
       error: 'Index out of bounds in /home/me/x.m',
     });
-    await waitUntil(() => http.requests.length === 2, 'two requests');
+    await expect.poll(() => http.requests.length, { message: 'two requests' }).toBe(2);
     const finished = http.requests
       .map((r) => parse(r.body))
       .find((e) => e.event_label === 'runtime.run.finished');
@@ -187,7 +188,7 @@ describe('delivery over real UDP and HTTP listeners', () => {
     expect(session.send('install_start')).toBe(true);
     expect(session.send('install_start')).toBe(false);
     expect(session.send('install_complete')).toBe(true);
-    await waitUntil(() => http.requests.length === 2, 'two installer events');
+    await expect.poll(() => http.requests.length, { message: 'two installer events' }).toBe(2);
     const labels = http.requests.map((r) => parse(r.body).event_label);
     expect(labels).toEqual(['install_start', 'install_complete']);
     expect(parse(http.requests[0]?.body ?? '')).toMatchObject({
@@ -212,7 +213,7 @@ describe('delivery over real UDP and HTTP listeners', () => {
     expect(out).toHaveLength(1);
     expect(err).toHaveLength(1);
     expect(out[0]).toMatch(/^\[runmat telemetry\] \{"event_label":"runtime.run.started"/);
-    await waitUntil(() => http.requests.length === 1, 'the shown event');
+    await expect.poll(() => http.requests.length, { message: 'the shown event' }).toBe(1);
     expect(`[runmat telemetry] ${http.requests[0]?.body}`).toBe(out[0]);
   });
 
@@ -272,10 +273,11 @@ async function controlRunArrives(silentSession: string): Promise<void> {
     { telemetryId: 'control-id' },
   );
   control.startRun({ kind: 'script' });
-  await waitUntil(
-    () => udp.datagrams.length >= 1 && http.requests.length >= 1,
-    'the control event',
-  );
+  await expect
+    .poll(() => Math.min(udp.datagrams.length, http.requests.length), {
+      message: 'the control event on both transports',
+    })
+    .toBeGreaterThanOrEqual(1);
   await control.shutdown();
   const all = [...udp.datagrams, ...http.requests.map((r) => r.body)];
   expect(all.every((raw) => parse(raw).cid === 'control-id')).toBe(true);

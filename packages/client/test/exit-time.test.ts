@@ -4,7 +4,6 @@ import {
   type HttpCollector,
   startHttpCollector,
   tempDir,
-  waitUntil,
   writeProjectToml,
 } from './helpers/collectors.js';
 import { runFixture } from './helpers/run-fixture.js';
@@ -63,7 +62,9 @@ describe('telemetry never holds the exit past the drain bound', () => {
   it('a black-holed collector delays exit by at most the drain bound (explicit shutdown)', async () => {
     const run = await runFixture(env(blackhole.url));
     expect(run.code).toBe(0);
-    await waitUntil(() => blackhole.requests.length >= 1, 'the black hole to see a request');
+    await expect
+      .poll(() => blackhole.requests.length, { message: 'the black hole to see a request' })
+      .toBeGreaterThanOrEqual(1);
     expect(run.exitDelayMs).toBeGreaterThanOrEqual(DRAIN_MS - 20);
     expect(run.exitDelayMs).toBeLessThan(DRAIN_MS + SLACK_MS);
   });

@@ -4,12 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEventJson } from '@runmat-telemetry/schema';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type HttpCollector,
-  startHttpCollector,
-  tempDir,
-  waitUntil,
-} from './helpers/collectors.js';
+import { type HttpCollector, startHttpCollector, tempDir } from './helpers/collectors.js';
 
 const SNIPPET = fileURLToPath(new URL('../installer/runmat-telemetry.sh', import.meta.url));
 const SHELLS = ['/bin/dash', '/bin/bash'].filter((s) => existsSync(s));
@@ -125,7 +120,9 @@ describe.each(SHELLS)('installer snippet under %s', (shell) => {
     expect(existsSync(idFile())).toBe(false);
     // Control run in the same collector: once it lands, it must be the only request.
     await sh(shell, 'runmat_telemetry_send install_complete', base());
-    await waitUntil(() => http.requests.length >= 1, 'the control event');
+    await expect
+      .poll(() => http.requests.length, { message: 'the control event' })
+      .toBeGreaterThanOrEqual(1);
     expect(http.requests.map((q) => JSON.parse(q.body).event_label)).toEqual(['install_complete']);
   });
 

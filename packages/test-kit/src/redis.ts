@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REDIS_SERVER, requireComponent } from './components.js';
+import { freePort } from './free-port.js';
 
 /** A redis-server of the test's own, on loopback and an ephemeral port. */
 export interface TestRedis extends AsyncDisposable {
@@ -13,15 +14,6 @@ export interface TestRedis extends AsyncDisposable {
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 async function ping(port: number): Promise<boolean> {

@@ -25,16 +25,3 @@ export async function sendDatagrams(port: number, payloads: (string | Buffer)[])
     socket.close();
   }
 }
-
-/** Polls `check` until it returns true or the deadline passes. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

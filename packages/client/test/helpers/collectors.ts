@@ -81,19 +81,6 @@ export async function startHttpCollector(
   };
 }
 
-/** Polls until `check` is true or the deadline passes (then throws with `what`). */
-export async function waitUntil(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** A temp directory removed by the returned cleanup. */
 export function tempDir(prefix = 'runmat-client-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

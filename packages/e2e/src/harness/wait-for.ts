@@ -10,6 +10,8 @@ export interface WaitForOptions {
 }
 
 /**
+ * For the harness and the local command (code outside a test): tests wait
+ * with Vitest's `expect.poll` / `vi.waitFor` instead.
  * Polls `probe` until it returns a truthy value and resolves with it. A probe
  * that throws counts as "not yet" (the server may be restarting); on timeout
  * the error quotes the last value or error so a failure says what was seen.
