@@ -156,8 +156,12 @@ describe('forwarding', () => {
       queue_full: 0,
     });
     const text = await fwd.forwarder.metrics.text();
-    expect(metric(text, 'runmat_forwarder_datagrams_dropped_total', { reason: 'invalid_json' })).toBe(3);
-    expect(metric(text, 'runmat_forwarder_datagrams_dropped_total', { reason: 'oversize' })).toBe(1);
+    expect(
+      metric(text, 'runmat_forwarder_datagrams_dropped_total', { reason: 'invalid_json' }),
+    ).toBe(3);
+    expect(metric(text, 'runmat_forwarder_datagrams_dropped_total', { reason: 'oversize' })).toBe(
+      1,
+    );
     expect(metric(text, 'runmat_forwarder_datagrams_received_total')).toBe(10);
   });
 

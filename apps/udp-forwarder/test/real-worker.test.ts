@@ -65,7 +65,9 @@ describe('through the real worker', () => {
       { count: 5, timeoutMs: 10_000 },
     );
     await expect
-      .poll(() => forwarder.metrics.snapshot().eventsForwarded, { message: 'worker results counted' })
+      .poll(() => forwarder.metrics.snapshot().eventsForwarded, {
+        message: 'worker results counted',
+      })
       .toBe(6);
     expect(new Set(arrived.map((e) => e.uuid))).toEqual(new Set(events.map((e) => e.uuid)));
     for (const event of arrived) {
