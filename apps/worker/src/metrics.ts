@@ -139,16 +139,9 @@ export class WorkerMetrics {
 
   /** Leaves the shared-dedupe metrics out of /metrics (no DEDUPE_REDIS_URL). */
   dropSharedDedupeMetrics(): void {
-    for (const m of [
-      this.dedupeRoundTrip,
-      this.dedupeKeys,
-      this.dedupeFailOpen,
-      this.dedupeFailOpenEvents,
-      this.dedupeCircuitState,
-      this.dedupeCircuitOpened,
-      this.dedupeConnected,
-    ]) {
-      this.registry.removeSingleMetric((m as unknown as { name: string }).name);
+    // By name, through the registry's public API (a metric's own `name` is not in prom-client's types).
+    for (const name of this.registry.getMetricsAsArray().map((m) => m.name)) {
+      if (name.startsWith('runmat_worker_dedupe_')) this.registry.removeSingleMetric(name);
     }
   }
 
