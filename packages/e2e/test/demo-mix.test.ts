@@ -3,7 +3,7 @@ import { parseEvent } from '@runmat-telemetry/schema';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { demoMixEvents, sendDemoMix } from '../src/demo-mix.js';
-import { settle, waitFor } from '../src/harness/index.js';
+import { settle } from '../src/harness/index.js';
 import { usePipeline } from './support/use-pipeline.js';
 
 const pipeline = usePipeline();
@@ -105,10 +105,12 @@ describe('the demo mix', () => {
     });
     expect(sent).toBe(33);
     const url = `${endpoints.sinkUrl}/_sink/insights`;
-    await waitFor(async () => (await getJson<SinkInsights>(url)).events >= sent, {
-      timeoutMs: 15_000,
-      message: 'the demo mix at the sink',
-    });
+    await expect
+      .poll(async () => (await getJson<SinkInsights>(url)).events, {
+        timeout: 15_000,
+        message: 'the demo mix at the sink',
+      })
+      .toBeGreaterThanOrEqual(sent);
     // Runtime events went over UDP and HTTP: after a barrier, PostHog holds each once.
     await settle(p);
     const posthog = await p.sinkApi.events({ destination: 'posthog' });

@@ -4,14 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  childEnv,
-  makeTempDir,
-  parseSentLines,
-  REPO_ROOT,
-  SinkApi,
-  waitFor,
-} from '../src/harness/index.js';
+import { childEnv, makeTempDir, parseSentLines, REPO_ROOT, SinkApi } from '../src/harness/index.js';
 
 const run = promisify(execFile);
 
@@ -124,10 +117,12 @@ describe('the local pipeline command', () => {
 
   it('runs until SIGINT, takes more events from the printed emit command, then stops cleanly', async () => {
     const local = startLocal([], EPHEMERAL);
-    await waitFor(() => local.stdout().includes('press Ctrl-C to stop'), {
-      timeoutMs: 30_000,
-      message: 'the local pipeline to be up',
-    });
+    await expect
+      .poll(() => local.stdout(), {
+        timeout: 30_000,
+        message: 'the local pipeline to be up',
+      })
+      .toContain('press Ctrl-C to stop');
     const workerUrl = /worker\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(local.stdout())?.[1];
     expect((await fetch(`${workerUrl}/healthz`)).status).toBe(200);
     // Metrics on the printed metrics listener, never on the public port.

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ROUTES } from '@runmat-telemetry/schema';
 import { startRedis, type TestRedis } from '@runmat-telemetry/test-kit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   freshCanonicalFinished,
   freshCanonicalStarted,
@@ -15,7 +15,6 @@ import {
   startPipeline,
   sumMetric,
   type WorkerApp,
-  waitFor,
 } from '../src/harness/index.js';
 
 // Two worker processes share one redis-server, as Cloud Run instances share
@@ -61,11 +60,14 @@ const metricsOf = (w: WorkerApp) => scrapeMetrics(w.metricsUrl);
 const httpToB = () => `${workerB.url}${ROUTES.ingestV1}`;
 
 async function bothConnected(): Promise<void> {
-  await waitFor(
-    async () =>
-      sumMetric(await metricsOf(workerA()), 'runmat_worker_dedupe_redis_connected') === 1 &&
-      sumMetric(await metricsOf(workerB), 'runmat_worker_dedupe_redis_connected') === 1,
-    { timeoutMs: 15_000, message: 'both workers connected to Redis' },
+  // vi.waitFor, not expect.poll: beforeAll calls this too, outside any test.
+  await vi.waitFor(
+    async () => {
+      const a = sumMetric(await metricsOf(workerA()), 'runmat_worker_dedupe_redis_connected');
+      const b = sumMetric(await metricsOf(workerB), 'runmat_worker_dedupe_redis_connected');
+      expect([a, b], 'both workers connected to Redis').toEqual([1, 1]);
+    },
+    { timeout: 15_000, interval: 20 },
   );
 }
 
@@ -111,13 +113,15 @@ async function arrivals(events: Array<{ uuid: string; cid: string }>) {
 }
 
 async function waitAllArrived(events: Array<{ uuid: string; cid: string }>): Promise<void> {
-  await waitFor(
-    async () => {
-      const { posthog, ga4 } = await arrivals(events);
-      return events.every((e) => posthog.has(e.uuid) && ga4.has(e.cid));
-    },
-    { timeoutMs: 30_000, message: `${events.length} events at PostHog and GA4` },
-  );
+  await expect
+    .poll(
+      async () => {
+        const { posthog, ga4 } = await arrivals(events);
+        return events.filter((e) => !(posthog.has(e.uuid) && ga4.has(e.cid))).map((e) => e.uuid);
+      },
+      { timeout: 30_000, message: `${events.length} events at PostHog and GA4` },
+    )
+    .toEqual([]);
   await settle(pipeline);
 }
 
@@ -224,15 +228,17 @@ describe('two workers sharing one Redis', () => {
 
     // Redis is back (empty), without restarting either worker. The circuits
     // close on their first probe after the cooldown; traffic provides it.
-    await waitFor(
-      async () => {
-        await sendBothWays(freshCanonicalStarted());
-        const a = sum(await metricsOf(workerA()), 'runmat_worker_dedupe_redis_circuit_state');
-        const b = sum(await metricsOf(workerB), 'runmat_worker_dedupe_redis_circuit_state');
-        return a === 0 && b === 0;
-      },
-      { timeoutMs: 15_000, intervalMs: 100, message: 'both circuits closed again' },
-    );
+    await expect
+      .poll(
+        async () => {
+          await sendBothWays(freshCanonicalStarted());
+          const a = sum(await metricsOf(workerA()), 'runmat_worker_dedupe_redis_circuit_state');
+          const b = sum(await metricsOf(workerB), 'runmat_worker_dedupe_redis_circuit_state');
+          return [a, b];
+        },
+        { timeout: 15_000, interval: 100, message: 'both circuits closed again' },
+      )
+      .toEqual([0, 0]);
     // The probes' datagrams are through the forwarder before counting starts.
     await settle(pipeline);
     const sharedBefore =

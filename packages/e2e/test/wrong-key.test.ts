@@ -11,7 +11,6 @@ import {
   startForwarder,
   sumMetric,
   transportConfig,
-  waitFor,
 } from '../src/harness/index.js';
 import { usePipeline } from './support/use-pipeline.js';
 
@@ -69,13 +68,15 @@ describe('a wrong ingestion key delivers nothing', () => {
     await sendDatagrams(strayForwarder.udpHost, strayForwarder.udpPort, events);
 
     const metricsUrl = `${strayForwarder.healthUrl}/metrics`;
-    await waitFor(
-      async () => {
-        const samples = await scrapeMetrics(metricsUrl);
-        return sumMetric(samples, 'runmat_delivery_failed_events_total') >= events.length;
-      },
-      { message: 'the stray forwarder to count its events as failed' },
-    );
+    await expect
+      .poll(
+        async () => {
+          const samples = await scrapeMetrics(metricsUrl);
+          return sumMetric(samples, 'runmat_delivery_failed_events_total');
+        },
+        { message: 'the stray forwarder to count its events as failed' },
+      )
+      .toBeGreaterThanOrEqual(events.length);
     const samples = await scrapeMetrics(metricsUrl);
     expect(
       sumMetric(samples, 'runmat_delivery_requests_total', { status: '401' }),

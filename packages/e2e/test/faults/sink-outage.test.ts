@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   freshCanonicalFinished,
   freshCanonicalStarted,
@@ -9,7 +9,6 @@ import {
   sendDatagrams,
   settle,
   sumMetric,
-  waitFor,
 } from '../../src/harness/index.js';
 import { usePipeline } from '../support/use-pipeline.js';
 
@@ -67,13 +66,15 @@ describe('the sink fails with 500s for a while, then recovers', () => {
     await p.sinkApi.setFaults({ status: 500, durationMs: 1500 });
     const uuids = [...before, ...(await sendMixed(p, 20))];
 
-    await waitFor(
-      async () => {
-        const seen = new Set(await posthogUuids(p));
-        return uuids.every((u) => seen.has(u));
-      },
-      { timeoutMs: 20_000, message: 'every event at PostHog after the outage' },
-    );
+    await expect
+      .poll(
+        async () => {
+          const seen = new Set(await posthogUuids(p));
+          return uuids.filter((u) => !seen.has(u));
+        },
+        { timeout: 20_000, message: 'every event at PostHog after the outage' },
+      )
+      .toEqual([]);
     expect((await p.sinkApi.stats()).faults.injected).toBeGreaterThan(0);
     await settle(p);
 
@@ -85,16 +86,16 @@ describe('the sink fails with 500s for a while, then recovers', () => {
       ).toHaveLength(1);
     // The worker counts a batch as forwarded once the sink's answer is back,
     // a moment after the sink stored it.
-    await waitFor(
-      async () => {
-        const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
-        const forwarded = { destination: 'posthog' };
-        return (
-          sumMetric(samples, 'runmat_delivery_delivered_events_total', forwarded) === arrived.length
-        );
-      },
-      { message: 'forwarded_total to match what the sink stored' },
-    );
+    await expect
+      .poll(
+        async () => {
+          const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
+          const forwarded = { destination: 'posthog' };
+          return sumMetric(samples, 'runmat_delivery_delivered_events_total', forwarded);
+        },
+        { message: 'forwarded_total to match what the sink stored' },
+      )
+      .toBe(arrived.length);
     const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
     expect(sumMetric(samples, 'runmat_delivery_failed_events_total')).toBe(0);
   });
@@ -104,15 +105,16 @@ describe('the sink fails with 500s for a while, then recovers', () => {
     await p.sinkApi.setFaults({ status: 500, durationMs: 60_000 });
     const uuids = await sendMixed(p, 10);
 
-    const failed = await waitFor(
+    const failed = await vi.waitFor(
       async () => {
         const samples = await scrapeMetrics(p.endpoints.workerMetricsUrl);
         const n = sumMetric(samples, 'runmat_delivery_failed_events_total', {
           destination: 'posthog',
         });
-        return n >= uuids.length ? n : 0;
+        expect(n, 'the worker to count the lost events').toBeGreaterThanOrEqual(uuids.length);
+        return n;
       },
-      { timeoutMs: 20_000, message: 'the worker to count the lost events' },
+      { timeout: 20_000, interval: 20 },
     );
     expect(failed).toBe(uuids.length);
 

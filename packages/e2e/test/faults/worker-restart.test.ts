@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type ForwarderApp,
   freshCanonicalStarted,
@@ -11,7 +11,6 @@ import {
   startForwarder,
   startPipeline,
   sumMetric,
-  waitFor,
 } from '../../src/harness/index.js';
 
 // Quick backoff so a restart a second long is retried through, not waited out.
@@ -69,31 +68,39 @@ describe('the worker is stopped and restarted while UDP traffic continues', () =
     const { udpHost, udpPort } = pipeline.endpoints;
     const traffic = steadyTraffic(udpHost, udpPort, 15);
 
-    await waitFor(() => traffic.uuids.length >= 30, { message: '30 events before the stop' });
+    await expect
+      .poll(() => traffic.uuids.length, { message: '30 events before the stop' })
+      .toBeGreaterThanOrEqual(30);
     await pipeline.stopWorker();
     const sentWhileDown = traffic.uuids.length;
-    await waitFor(() => traffic.uuids.length >= sentWhileDown + 40, {
-      timeoutMs: 30_000,
-      message: '40 events while the worker is down',
-    });
+    await expect
+      .poll(() => traffic.uuids.length, {
+        timeout: 30_000,
+        message: '40 events while the worker is down',
+      })
+      .toBeGreaterThanOrEqual(sentWhileDown + 40);
     await pipeline.startWorker();
     const sentAfterStart = traffic.uuids.length;
-    await waitFor(() => traffic.uuids.length >= sentAfterStart + 30, {
-      timeoutMs: 30_000,
-      message: '30 events after the restart',
-    });
+    await expect
+      .poll(() => traffic.uuids.length, {
+        timeout: 30_000,
+        message: '30 events after the restart',
+      })
+      .toBeGreaterThanOrEqual(sentAfterStart + 30);
     await traffic.stop();
     expect(traffic.uuids.length).toBeGreaterThanOrEqual(100);
 
-    await waitFor(
-      async () => {
-        const seen = new Set(
-          (await pipeline.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid),
-        );
-        return traffic.uuids.every((u) => seen.has(u));
-      },
-      { timeoutMs: 30_000, message: 'every event sent at PostHog' },
-    );
+    await expect
+      .poll(
+        async () => {
+          const seen = new Set(
+            (await pipeline.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid),
+          );
+          return traffic.uuids.filter((u) => !seen.has(u));
+        },
+        { timeout: 30_000, message: 'every event sent at PostHog' },
+      )
+      .toEqual([]);
     await settle(pipeline);
 
     const arrived = (await pipeline.sinkApi.events({ destination: 'posthog' })).map((e) => e.uuid);
@@ -128,22 +135,24 @@ describe('the worker is stopped and restarted while UDP traffic continues', () =
     await pipeline.stopWorker();
     const events = Array.from({ length: 60 }, () => freshCanonicalStarted());
     await sendDatagrams(forwarder.udpHost, forwarder.udpPort, events);
-    await waitFor(
-      async () =>
-        sumMetric(await forwarderSamples(forwarder), 'runmat_forwarder_datagrams_received_total') >=
-        60,
-      { message: 'the forwarder to read all 60 datagrams' },
-    );
+    await expect
+      .poll(
+        async () =>
+          sumMetric(await forwarderSamples(forwarder), 'runmat_forwarder_datagrams_received_total'),
+        { message: 'the forwarder to read all 60 datagrams' },
+      )
+      .toBeGreaterThanOrEqual(60);
     await pipeline.startWorker();
 
-    const final = await waitFor(
+    const final = await vi.waitFor(
       async () => {
         const s = await forwarderSamples(forwarder);
-        return queueIdle(s) && sumMetric(s, 'runmat_delivery_delivered_events_total') > 0
-          ? s
-          : undefined;
+        if (!(queueIdle(s) && sumMetric(s, 'runmat_delivery_delivered_events_total') > 0)) {
+          throw new Error('the tiny-queue forwarder to drain');
+        }
+        return s;
       },
-      { timeoutMs: 20_000, message: 'the tiny-queue forwarder to drain' },
+      { timeout: 20_000, interval: 20 },
     );
     const dropped = sumMetric(final, 'runmat_forwarder_datagrams_dropped_total', {
       reason: 'queue_full',
@@ -157,9 +166,11 @@ describe('the worker is stopped and restarted while UDP traffic continues', () =
       (await pipeline.sinkApi.events({ destination: 'posthog' })).filter((e) =>
         cids.has(e.distinct_id),
       );
-    await waitFor(async () => (await arrivedOf()).length >= forwarded, {
-      message: `${forwarded} forwarded events at PostHog`,
-    });
+    await expect
+      .poll(async () => (await arrivedOf()).length, {
+        message: `${forwarded} forwarded events at PostHog`,
+      })
+      .toBeGreaterThanOrEqual(forwarded);
     await settle(pipeline);
     const arrived = await arrivedOf();
     expect(arrived).toHaveLength(forwarded);

@@ -10,7 +10,6 @@ import {
   sendDatagrams,
   settle,
   sumMetric,
-  waitFor,
 } from '../../src/harness/index.js';
 import { usePipeline } from '../support/use-pipeline.js';
 
@@ -101,14 +100,13 @@ describe('oversize, nested and hostile bodies', () => {
     const before = await scrapeMetrics(p().endpoints.forwarderMetricsUrl);
     const big = { ...freshCanonicalFinished(), padding: 'z'.repeat(MAX_INGEST_EVENT_BYTES) };
     await sendDatagrams(p().endpoints.udpHost, p().endpoints.udpPort, [big]);
-    await waitFor(async () => {
-      const now = await scrapeMetrics(p().endpoints.forwarderMetricsUrl);
-      const reason = { reason: 'oversize' };
-      return (
-        sumMetric(now, 'runmat_forwarder_datagrams_dropped_total', reason) ===
-        sumMetric(before, 'runmat_forwarder_datagrams_dropped_total', reason) + 1
-      );
-    });
+    const reason = { reason: 'oversize' };
+    await expect
+      .poll(async () => {
+        const now = await scrapeMetrics(p().endpoints.forwarderMetricsUrl);
+        return sumMetric(now, 'runmat_forwarder_datagrams_dropped_total', reason);
+      })
+      .toBe(sumMetric(before, 'runmat_forwarder_datagrams_dropped_total', reason) + 1);
     await settle(p());
     expect(await p().sinkApi.events({ distinct_id: big.cid })).toEqual([]);
   });

@@ -11,7 +11,6 @@ import {
   sendDatagrams,
   settle,
   sumMetric,
-  waitFor,
 } from '../../src/harness/index.js';
 import { usePipeline } from '../support/use-pipeline.js';
 
@@ -102,15 +101,16 @@ describe('mutated and random input through the running pipeline', () => {
         'runmat_forwarder_datagrams_received_total',
       );
       await sendDatagrams(pipeline().endpoints.udpHost, pipeline().endpoints.udpPort, datagrams);
-      await waitFor(
-        async () =>
-          sumMetric(
-            await scrapeMetrics(pipeline().endpoints.forwarderMetricsUrl),
-            'runmat_forwarder_datagrams_received_total',
-          ) >=
-          metricsBefore + datagrams.length,
-        { timeoutMs: 30_000, message: 'the forwarder to read every datagram' },
-      );
+      await expect
+        .poll(
+          async () =>
+            sumMetric(
+              await scrapeMetrics(pipeline().endpoints.forwarderMetricsUrl),
+              'runmat_forwarder_datagrams_received_total',
+            ),
+          { timeout: 30_000, message: 'the forwarder to read every datagram' },
+        )
+        .toBeGreaterThanOrEqual(metricsBefore + datagrams.length);
 
       await settle(pipeline(), { timeoutMs: 30_000 });
       expect((await fetch(`${pipeline().endpoints.workerUrl}/healthz`)).status).toBe(200);

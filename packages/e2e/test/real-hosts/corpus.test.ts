@@ -22,7 +22,6 @@ import {
   sendDatagrams,
   startPipeline,
   sumMetric,
-  waitFor,
 } from '../../src/harness/index.js';
 
 const corpus = buildCorpus();
@@ -80,13 +79,15 @@ async function sinkEvents(p: Pipeline) {
 }
 
 async function waitForAll(p: Pipeline, message: string) {
-  await waitFor(
-    async () => {
-      const { posthog, ga4 } = await sinkEvents(p);
-      return posthog.length >= corpus.length && ga4.length >= corpus.length;
-    },
-    { timeoutMs: 30_000, message },
-  );
+  await expect
+    .poll(
+      async () => {
+        const { posthog, ga4 } = await sinkEvents(p);
+        return Math.min(posthog.length, ga4.length);
+      },
+      { timeout: 30_000, message },
+    )
+    .toBeGreaterThanOrEqual(corpus.length);
   return sinkEvents(p);
 }
 
@@ -232,13 +233,15 @@ describe('the real-host corpus', () => {
     }
     expect(statuses.filter((s) => s !== 202)).toEqual([]);
     const { posthog, ga4 } = await waitForAll(p, 'every event at the sink');
-    await waitFor(
-      async () => {
-        const f = await scrapeMetrics(p.endpoints.forwarderMetricsUrl);
-        return sumMetric(f, 'runmat_delivery_delivered_events_total') === corpus.length;
-      },
-      { timeoutMs: 30_000, message: 'the forwarder to count every datagram forwarded' },
-    );
+    await expect
+      .poll(
+        async () => {
+          const f = await scrapeMetrics(p.endpoints.forwarderMetricsUrl);
+          return sumMetric(f, 'runmat_delivery_delivered_events_total');
+        },
+        { timeout: 30_000, message: 'the forwarder to count every datagram forwarded' },
+      )
+      .toBe(corpus.length);
     const f = await scrapeMetrics(p.endpoints.forwarderMetricsUrl);
     const received = sumMetric(f, 'runmat_forwarder_datagrams_received_total');
     const enqueued = sumMetric(f, 'runmat_delivery_admitted_events_total');

@@ -2,12 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendPaced } from '../../src/bench/paced-sender.js';
 import { RssSampler, residentBytes } from '../../src/bench/process-memory.js';
 import { udpSocketDrops } from '../../src/bench/udp-socket-drops.js';
-import {
-  freshCanonicalFinished,
-  type Pipeline,
-  startPipeline,
-  waitFor,
-} from '../../src/harness/index.js';
+import { freshCanonicalFinished, type Pipeline, startPipeline } from '../../src/harness/index.js';
 import { isQuiet, readForwarder } from './counters.js';
 
 const MIB = 1024 * 1024;
@@ -65,9 +60,11 @@ describe('a burst while the worker holds its replies', () => {
       // One probe datagram becomes the single in-flight batch (concurrency 1)
       // once its batch wait elapses; from then on nothing leaves the queue.
       await sendPaced(p.endpoints.udpHost, p.endpoints.udpPort, 1, 1000, datagram);
-      await waitFor(async () => (await readForwarder(p)).inflight === 1, {
-        message: 'the probe batch to be in flight',
-      });
+      await expect
+        .poll(async () => (await readForwarder(p)).inflight, {
+          message: 'the probe batch to be in flight',
+        })
+        .toBe(1);
       const before = await readForwarder(p);
       expect(before.queueEvents).toBe(1); // the probe, in flight
       const kernelBefore = udpSocketDrops(p.endpoints.udpPort) ?? 0;
@@ -81,13 +78,15 @@ describe('a burst while the worker holds its replies', () => {
         datagram,
       );
       expect(burst.sendErrors).toBe(0);
-      await waitFor(
-        async () => {
-          const kernel = (udpSocketDrops(p.endpoints.udpPort) ?? 0) - kernelBefore;
-          return (await readForwarder(p)).received - before.received + kernel === BURST;
-        },
-        { message: 'every burst datagram read or dropped by the kernel' },
-      );
+      await expect
+        .poll(
+          async () => {
+            const kernel = (udpSocketDrops(p.endpoints.udpPort) ?? 0) - kernelBefore;
+            return (await readForwarder(p)).received - before.received + kernel;
+          },
+          { message: 'every burst datagram read or dropped by the kernel' },
+        )
+        .toBe(BURST);
       const held = await readForwarder(p);
       const peakRss = sampler.stop();
       const kernelDrops = (udpSocketDrops(p.endpoints.udpPort) ?? 0) - kernelBefore;
@@ -114,21 +113,26 @@ describe('a burst while the worker holds its replies', () => {
     }
 
     // Released: the probe and the full queue are delivered, nothing more, nothing less.
-    await waitFor(() => isQuiet(p), { timeoutMs: 30_000, message: 'forwarder drained' });
+    await expect
+      .poll(() => isQuiet(p), { timeout: 30_000, message: 'forwarder drained' })
+      .toBe(true);
     const drained = await readForwarder(p);
     expect(drained.failed - start.failed).toBe(0);
     expect(drained.forwarded - start.forwarded).toBe(QUEUE_MAX_EVENTS);
-    await waitFor(
-      async () => (await p.sinkApi.stats()).posthog.events - sinkBefore === QUEUE_MAX_EVENTS,
-      { message: 'the sink to hold exactly what was queued' },
-    );
+    await expect
+      .poll(async () => (await p.sinkApi.stats()).posthog.events - sinkBefore, {
+        message: 'the sink to hold exactly what was queued',
+      })
+      .toBe(QUEUE_MAX_EVENTS);
 
     // Recovery: same process, and a normal rate flows without loss again.
     await sendPaced(p.endpoints.udpHost, p.endpoints.udpPort, 300, 500, datagram);
-    await waitFor(async () => (await readForwarder(p)).forwarded - drained.forwarded === 300, {
-      timeoutMs: 30_000,
-      message: 'the recovery datagrams forwarded',
-    });
+    await expect
+      .poll(async () => (await readForwarder(p)).forwarded - drained.forwarded, {
+        timeout: 30_000,
+        message: 'the recovery datagrams forwarded',
+      })
+      .toBe(300);
     const final = await readForwarder(p);
     expect(final.dropped - drained.dropped).toBe(0);
     expect(p.forwarder.process.hasExited).toBe(false);

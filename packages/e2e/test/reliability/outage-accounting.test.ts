@@ -6,7 +6,6 @@ import {
   type Pipeline,
   postJson,
   startPipeline,
-  waitFor,
 } from '../../src/harness/index.js';
 import { isQuiet, mapLimit, readForwarder, readWorker } from './counters.js';
 
@@ -74,7 +73,9 @@ describe('a PostHog outage that outlasts every buffer', () => {
     expect(http202 + http503).toBe(HTTP_EVENTS);
 
     // Past the outage: wait until nothing is held anywhere.
-    await waitFor(() => isQuiet(p), { timeoutMs: 30_000, message: 'all buffers drained' });
+    await expect
+      .poll(() => isQuiet(p), { timeout: 30_000, message: 'all buffers drained' })
+      .toBe(true);
 
     const f = await readForwarder(p);
     const w = await readWorker(p);

@@ -7,7 +7,6 @@ import {
   postJson,
   sendDatagrams,
   startPipeline,
-  waitFor,
 } from '../../src/harness/index.js';
 import { isQuiet, readWorker } from './counters.js';
 
@@ -78,14 +77,16 @@ async function runCase(fault: FaultSpec, faults: number, mayRepeat: boolean): Pr
 
   const uuids = await sendBoth(10);
   for (const u of uuids) sentSoFar.add(u);
-  await waitFor(
-    async () => {
-      const events = await p.sinkApi.events({ destination: 'posthog' });
-      const seen = new Set(events.map((e) => e.uuid));
-      return uuids.every((u) => seen.has(u));
-    },
-    { timeoutMs: 20_000, message: 'every uuid at PostHog' },
-  );
+  await expect
+    .poll(
+      async () => {
+        const events = await p.sinkApi.events({ destination: 'posthog' });
+        const seen = new Set(events.map((e) => e.uuid));
+        return uuids.filter((u) => !seen.has(u));
+      },
+      { timeout: 20_000, message: 'every uuid at PostHog' },
+    )
+    .toEqual([]);
 
   // The whole fault was spent: the pipeline really met it `faults` times.
   const after = await p.sinkApi.stats();
@@ -105,10 +106,10 @@ describe('PostHog fails for a while, then recovers', () => {
   it.each(CASES)(
     '$name: every event answered 2xx reaches PostHog, no loss counted',
     async ({ fault, faults, mayRepeat }) => {
-      await waitFor(() => isQuiet(p), { message: 'pipeline idle before the case' });
+      await expect.poll(() => isQuiet(p), { message: 'pipeline idle before the case' }).toBe(true);
       const failedBefore = (await readWorker(p)).forwardFailed;
       await runCase(fault, faults, mayRepeat);
-      await waitFor(() => isQuiet(p), { message: 'pipeline idle after recovery' });
+      await expect.poll(() => isQuiet(p), { message: 'pipeline idle after recovery' }).toBe(true);
       expect((await readWorker(p)).forwardFailed - failedBefore).toBe(0);
     },
     30_000,
@@ -116,16 +117,18 @@ describe('PostHog fails for a while, then recovers', () => {
 
   // Runs after the others: it checks the worker's counters as the file leaves them.
   it('413 payload too large: posthog-node halves the batch and every event arrives once', async () => {
-    await waitFor(() => isQuiet(p), { message: 'pipeline idle before the case' });
+    await expect.poll(() => isQuiet(p), { message: 'pipeline idle before the case' }).toBe(true);
     await runCase({ status: 413, count: 1 }, 1, false);
   }, 30_000);
 
   // posthog-node re-sends a 413'd batch in halves; the worker counts those
   // events once, when a half is delivered, never as failed.
   it('413 payload too large: the worker counts no loss', async () => {
-    await waitFor(async () => (await readWorker(p)).queueDepth <= 0, {
-      message: 'worker done with the 413 batch',
-    });
+    await expect
+      .poll(async () => (await readWorker(p)).queueDepth, {
+        message: 'worker done with the 413 batch',
+      })
+      .toBeLessThanOrEqual(0);
     const w = await readWorker(p);
     expect(w.forwardFailed).toBe(0);
     expect(w.queueDepth).toBe(0);

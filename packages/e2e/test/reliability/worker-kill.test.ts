@@ -5,7 +5,6 @@ import {
   type Pipeline,
   postJson,
   startPipeline,
-  waitFor,
 } from '../../src/harness/index.js';
 import { isQuiet, mapLimit, readForwarder, readWorker } from './counters.js';
 
@@ -47,7 +46,7 @@ describe('the worker dies under UDP load', () => {
       },
     );
 
-    await waitFor(() => sentSoFar >= 600, { message: 'load under way' });
+    await expect.poll(() => sentSoFar, { message: 'load under way' }).toBeGreaterThanOrEqual(600);
     const oldWorker = pipeline.worker.process;
     // Freeze it first, so what it acknowledged and what reached PostHog can be
     // read at one instant: only the difference can be lost to the kill.
@@ -60,14 +59,18 @@ describe('the worker dies under UDP load', () => {
     expect(exit.signal).toBe('SIGKILL');
 
     // Keep the worker down for a while so the forwarder has to hold and retry.
-    await waitFor(async () => (await readForwarder(pipeline)).queueEvents > 100, {
-      message: 'the forwarder to buffer while the worker is down',
-    });
+    await expect
+      .poll(async () => (await readForwarder(pipeline)).queueEvents, {
+        message: 'the forwarder to buffer while the worker is down',
+      })
+      .toBeGreaterThan(100);
     await pipeline.startWorker();
     const result = await load;
     expect(result.sendErrors).toBe(0);
 
-    await waitFor(() => isQuiet(pipeline), { timeoutMs: 30_000, message: 'forwarder drained' });
+    await expect
+      .poll(() => isQuiet(pipeline), { timeout: 30_000, message: 'forwarder drained' })
+      .toBe(true);
     const f = await readForwarder(pipeline);
     expect(f.received).toBe(events.length);
     expect(f.dropped).toBe(0);
@@ -118,7 +121,9 @@ describe('the worker dies under UDP load', () => {
       Buffer.from(JSON.stringify(udpEvents[i])),
     );
 
-    await waitFor(() => accepted.length >= 300, { message: 'load under way' });
+    await expect
+      .poll(() => accepted.length, { message: 'load under way' })
+      .toBeGreaterThanOrEqual(300);
     expect((await readWorker(pipeline)).queueDepth).toBeGreaterThan(0);
     stopping = true;
     const exit = await pipeline.worker.process.stop(15_000);
