@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sized } from './bounded-queue.js';
 import { DeliveryOutcomes, type FailReason } from './outcomes.js';
@@ -93,6 +94,8 @@ export class DeliveryEngine<T extends Sized> {
       if (!(options[key] >= 1)) throw new RangeError(`DeliveryEngine ${key} must be >= 1`);
     }
     this.outcomes = new DeliveryOutcomes(destination.name);
+    // Every in-flight attempt and retry wait listens on the shutdown signal: expected, not a leak.
+    setMaxListeners(options.concurrency * 3 + 10, this.abort.signal);
   }
 
   /** Events admitted and not yet delivered or failed. */

@@ -112,6 +112,10 @@ const extras = fc.dictionary(
 const allowed = new Set<string>(ALLOWED_PROPERTIES);
 
 describe('contract properties', () => {
+  it("names no allowlisted property uuid (the worker finds a PostHog batch's events by that key)", () => {
+    expect(allowed.has('uuid')).toBe(false);
+  });
+
   it('parse never throws on arbitrary JSON values or bytes', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {

@@ -115,6 +115,7 @@ describe('PostHogForwarder wire format', () => {
     expect(request?.body.api_key).toBe('phc_unit');
     expect(Date.parse(request?.body.sent_at ?? '')).toBeGreaterThan(0);
     expect(request?.body.batch).toEqual(expected);
+    expect(batchUuids(JSON.stringify(request?.body))).toEqual(events.map((e) => e.uuid));
     // And that is the schema's mapping plus posthog-node's library properties.
     for (const [i, e] of events.entries()) {
       const mapped = toPostHogEvent(e);
@@ -256,6 +257,10 @@ describe('batchUuids', () => {
       'b',
     ]);
     expect(batchUuids('{"api_key":"k"}')).toEqual([]);
+    // A quote inside a string is escaped, so a value cannot pose as the key.
+    expect(
+      batchUuids('{"batch":[{"uuid":"u1","properties":{"os":"\\"uuid\\":\\"x"}},{"uuid":"u2"}]}'),
+    ).toEqual(['u1', 'u2']);
     expect(batchUuids('not json')).toEqual([]);
     expect(batchUuids(new Uint8Array(2))).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip, constants as zlibConstants } from 'node:zlib';
@@ -79,20 +80,24 @@ function heldBytesOf(event: NormalizedEvent): number {
   return chars * 2 + CAPTURE_OVERHEAD_BYTES;
 }
 
-/** The uuids of a posthog-node `/batch/` body (`{"api_key":…,"batch":[…]}`); none for any other body. */
+const UUID_KEY = /"uuid":"([^"\\]*)"/g;
+
+/**
+ * The uuids of a posthog-node `/batch/` body (`{"api_key":…,"batch":[…]}`);
+ * none for any other body. Read by scanning for the `"uuid":"…"` members
+ * rather than parsing the whole body (a batch of 500 events would be 500
+ * objects of garbage per request): a quote inside a JSON string is always
+ * escaped, so the pattern only matches a real `uuid` key, and the only
+ * objects in a batch with one are its events (no allowlisted property is
+ * named `uuid`; a schema test keeps it so).
+ */
 export function batchUuids(body: unknown): string[] {
   if (typeof body !== 'string') return [];
-  let parsed: { batch?: unknown };
-  try {
-    parsed = JSON.parse(body) as { batch?: unknown };
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(parsed.batch)) return [];
+  const start = body.indexOf('"batch":[');
+  if (start < 0) return [];
   const out: string[] = [];
-  for (const m of parsed.batch as { uuid?: unknown }[]) {
-    if (typeof m?.uuid === 'string') out.push(m.uuid);
-  }
+  UUID_KEY.lastIndex = start;
+  for (let m = UUID_KEY.exec(body); m !== null; m = UUID_KEY.exec(body)) out.push(m[1]!);
   return out;
 }
 
@@ -135,6 +140,8 @@ export class PostHogForwarder implements Forwarder, DeliverySource {
   constructor(opts: PostHogForwarderOptions) {
     this.log = opts.log;
     this.laneLimit = opts.batchSize;
+    // Every request in flight and its retry wait listen on the shutdown signal: expected, not a leak.
+    setMaxListeners(opts.concurrency * 4 + 10, this.shutdown.signal);
     this.capacity = { events: 0, bytes: 0 };
     const policy = opts.retry ?? retryPolicyFor(opts.retries, opts.retryDelayMs, opts.timeoutMs);
     const url = new URL(opts.host);
