@@ -110,7 +110,8 @@ export const forwarderEnvSchema = envSchema({
     default: 100,
     min: 1,
     max: 60_000,
-    description: 'backoff base',
+    description:
+      'first backoff ceiling of the shared retry policy (full jitter, doubling per retry); a `Retry-After` answer sets the wait instead',
   }),
   retryMaxMs: durationMs('RETRY_MAX_MS', {
     default: 10_000,

@@ -266,7 +266,8 @@ export const workerEnvSchema = envSchema({
     default: 500,
     min: 0,
     max: 60_000,
-    description: 'delay between PostHog retries',
+    description:
+      'first backoff ceiling of the shared retry policy: full jitter, doubling per retry up to 32 times this; a `Retry-After` answer sets the wait instead',
   }),
   posthogGzip: boolean('POSTHOG_GZIP', {
     default: true,
@@ -302,7 +303,8 @@ export const workerEnvSchema = envSchema({
     default: 250,
     min: 0,
     max: 60_000,
-    description: 'first backoff delay (doubles per retry)',
+    description:
+      'first backoff ceiling of the shared retry policy: full jitter, doubling per retry up to 32 times this; a `Retry-After` answer sets the wait instead',
   }),
   ga4Concurrency: integer('GA4_CONCURRENCY', {
     default: 8,
