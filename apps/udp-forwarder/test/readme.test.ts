@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { betweenMarkers, markdownTableCells } from '@runmat-telemetry/delivery';
+import { markedSection, tableCells } from '@runmat-telemetry/service';
 import { describe, expect, it } from 'vitest';
 import { forwarderMetricCatalog, README } from '../src/docs/metric-catalog.js';
 
 describe('README metric catalog', () => {
   it('lists every metric the forwarder exports', async () => {
-    const shown = betweenMarkers(readFileSync(README, 'utf8'), 'metrics');
+    const shown = markedSection(readFileSync(README, 'utf8'), 'metrics');
     expect(
-      markdownTableCells(shown),
+      tableCells(shown),
       'run `pnpm --filter @runmat-telemetry/udp-forwarder docs:metrics`',
-    ).toEqual(markdownTableCells(await forwarderMetricCatalog()));
+    ).toEqual(tableCells(await forwarderMetricCatalog()));
   });
 });

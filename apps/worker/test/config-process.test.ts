@@ -31,7 +31,7 @@ describe('worker process config errors', () => {
     ['TRUST_PROXY', '1.2.3.4/99'],
     ['LOG_LEVEL', 'loud'],
     ['INGESTION_KEY', 'short'],
-    ['DEDUPE_REDIS_URL', 'http://:pw-secret-9@host'],
+    ['DEDUPE_REDIS_URL', 'http://:pw-secret-9@127.0.0.1:1'],
   ])('%s=%s exits 1 with exactly one stderr line naming it', async (variable, value) => {
     const { code, stderr } = await exitOf({
       INGESTION_KEY: KEY,

@@ -367,7 +367,7 @@ describe('shared dedupe settings', () => {
   });
 
   it('refuses other URLs without repeating them (they may hold a password)', () => {
-    for (const bad of ['http://:secretpw@host', 'secretpw', 'redis://']) {
+    for (const bad of ['http://:secretpw@127.0.0.1:1', 'secretpw', 'redis://']) {
       const err = configError({ ...base, DEDUPE_REDIS_URL: bad });
       expect(err.variable).toBe('DEDUPE_REDIS_URL');
       expect(err.message).not.toContain('secretpw');

@@ -172,7 +172,7 @@ describe('browser delivery when fetch cannot carry an event', () => {
     const beacon = beaconRecorder();
     vi.stubGlobal('fetch', undefined);
     const t = createBrowserTelemetry({
-      httpEndpoint: 'http://collector.test/v1/t',
+      httpEndpoint: 'http://127.0.0.1:9/v1/t',
       ingestionKey: 'key with/odd&chars',
       telemetryId: 'host-beacon',
       sendBeacon: beacon.sendBeacon,
@@ -183,7 +183,7 @@ describe('browser delivery when fetch cannot carry an event', () => {
     const sent = await beacon.read();
     expect(sent).toHaveLength(2);
     for (const b of sent) {
-      expect(b.url).toBe('http://collector.test/v1/t?k=key%20with%2Fodd%26chars');
+      expect(b.url).toBe('http://127.0.0.1:9/v1/t?k=key%20with%2Fodd%26chars');
       expect(b.type).toBe('text/plain');
       expect(parseEventJson(b.body).ok).toBe(true);
       expect(JSON.parse(b.body).cid).toBe('host-beacon');
@@ -195,13 +195,13 @@ describe('browser delivery when fetch cannot carry an event', () => {
     const beacon = beaconRecorder();
     vi.stubGlobal('fetch', undefined);
     const t = createBrowserTelemetry({
-      httpEndpoint: 'http://collector.test/v1/t?src=web',
+      httpEndpoint: 'http://127.0.0.1:9/v1/t?src=web',
       ingestionKey: 'k1',
       sendBeacon: beacon.sendBeacon,
     });
     t.startRun({ kind: 'script' });
     await t.shutdown();
-    expect((await beacon.read())[0]?.url).toBe('http://collector.test/v1/t?src=web&k=k1');
+    expect((await beacon.read())[0]?.url).toBe('http://127.0.0.1:9/v1/t?src=web&k=k1');
   });
 
   it('a fetch that throws at once (document unloading) falls back to a beacon', async () => {
@@ -279,7 +279,7 @@ describe('browser delivery when fetch cannot carry an event', () => {
     const beacon = beaconRecorder(false);
     vi.stubGlobal('fetch', undefined);
     const t = createBrowserTelemetry({
-      httpEndpoint: 'http://collector.test/v1/t',
+      httpEndpoint: 'http://127.0.0.1:9/v1/t',
       ingestionKey: 'k',
       sendBeacon: beacon.sendBeacon,
     });

@@ -5,8 +5,8 @@ import { DeliveryOutcomes } from './outcomes.js';
 /**
  * A Markdown table of every metric in `registry`: name, type, the labels its
  * current series carry, and its help text. Apps render it into their README
- * (between `<!-- metrics:begin -->` and `<!-- metrics:end -->`) and a test
- * fails when the README's copy is stale.
+ * (the `metrics` marked section, with packages/service's `replaceMarkedSection`)
+ * and a test fails when the README's copy is stale.
  */
 export async function renderMetricCatalog(
   registry: Registry,
@@ -23,39 +23,6 @@ export async function renderMetricCatalog(
     return `| \`${m.name}\` | ${m.type} | ${labelText} | ${help} |`;
   });
   return ['| metric | type | labels | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
-}
-
-/**
- * `text` with what lies between `<!-- <name>:begin -->` and `<!-- <name>:end -->`
- * replaced by `content`; throws when the markers are missing.
- */
-export function replaceBetweenMarkers(text: string, name: string, content: string): string {
-  const begin = `<!-- ${name}:begin -->`;
-  const end = `<!-- ${name}:end -->`;
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`markers ${begin} … ${end} not found`);
-  return `${text.slice(0, a + begin.length)}\n${content}\n${text.slice(b)}`;
-}
-
-/** What lies between a README's `<!-- <name>:begin -->` and `<!-- <name>:end -->`. */
-export function betweenMarkers(text: string, name: string): string {
-  const begin = `<!-- ${name}:begin -->`;
-  const a = text.indexOf(begin);
-  const b = text.indexOf(`<!-- ${name}:end -->`);
-  if (a < 0 || b < a) throw new Error(`markers ${begin} … not found`);
-  return text.slice(a + begin.length, b);
-}
-
-/**
- * A Markdown table as rows of trimmed cells, so a formatter's column padding
- * does not count when a generated table is compared with a README's copy.
- */
-export function markdownTableCells(table: string): string[][] {
-  return table
-    .trim()
-    .split('\n')
-    .map((row) => row.split(/(?<!\\)\|/).map((c) => c.trim().replace(/^-{3,}$/, '---')));
 }
 
 /**

@@ -143,9 +143,10 @@ describe('createRetryingFetch', () => {
       eventsOf,
       shutdown: shutdown.signal,
       request: async () => ({ status: 503, headers: {}, body: '' }),
+      // Shut down at the moment it decides to wait for a retry.
+      onRetry: () => shutdown.abort(),
     });
     const pending = fetch('http://x/', init);
-    setTimeout(() => shutdown.abort(), 20);
     await expect(pending).rejects.toThrow(/shutdown/);
     expect(outcomes.delivered + outcomes.failedTotal()).toBe(0);
   });

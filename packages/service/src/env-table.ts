@@ -20,22 +20,37 @@ export function renderEnvTable(schema: EnvSchema): string {
   return ['| variable | default | description |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
+/**
+ * What lies between `<!-- <name>:begin -->` and `<!-- <name>:end -->` in
+ * `markdown` (trimmed), or undefined without the markers. READMEs keep their
+ * generated tables (env, metrics) in such sections.
+ */
+export function markedSection(markdown: string, name: string): string | undefined {
+  const begin = `<!-- ${name}:begin -->`;
+  const a = markdown.indexOf(begin);
+  const b = markdown.indexOf(`<!-- ${name}:end -->`);
+  if (a < 0 || b < a) return undefined;
+  return markdown.slice(a + begin.length, b).trim();
+}
+
+/** `markdown` with its `name` section replaced by `content`; throws without the markers. */
+export function replaceMarkedSection(markdown: string, name: string, content: string): string {
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const a = markdown.indexOf(begin);
+  const b = markdown.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`no ${begin} ... ${end} markers`);
+  return `${markdown.slice(0, a + begin.length)}\n\n${content}\n\n${markdown.slice(b)}`;
+}
+
 /** The table between the env markers of `markdown`, or undefined without markers. */
 export function envTableOf(markdown: string): string | undefined {
-  const a = markdown.indexOf(ENV_TABLE_BEGIN);
-  const b = markdown.indexOf(ENV_TABLE_END);
-  if (a < 0 || b < a) return undefined;
-  return markdown.slice(a + ENV_TABLE_BEGIN.length, b).trim();
+  return markedSection(markdown, 'env');
 }
 
 /** `markdown` with the text between the env markers replaced by `table`. */
 export function replaceEnvTable(markdown: string, table: string): string {
-  const a = markdown.indexOf(ENV_TABLE_BEGIN);
-  const b = markdown.indexOf(ENV_TABLE_END);
-  if (a < 0 || b < a) {
-    throw new Error(`no ${ENV_TABLE_BEGIN} ... ${ENV_TABLE_END} markers`);
-  }
-  return `${markdown.slice(0, a + ENV_TABLE_BEGIN.length)}\n\n${table}\n\n${markdown.slice(b)}`;
+  return replaceMarkedSection(markdown, 'env', table);
 }
 
 /**

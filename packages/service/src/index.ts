@@ -28,8 +28,10 @@ export {
   ENV_TABLE_BEGIN,
   ENV_TABLE_END,
   envTableOf,
+  markedSection,
   renderEnvTable,
   replaceEnvTable,
+  replaceMarkedSection,
   tableCells,
   writeEnvTable,
 } from './env-table.js';

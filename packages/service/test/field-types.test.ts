@@ -107,7 +107,7 @@ describe('field types', () => {
       description: 'd',
     });
     expect(r.read('rediss://:pw@h:6378')).toBe('rediss://:pw@h:6378');
-    for (const bad of ['http://:secretpw@host', 'secretpw', 'redis://']) {
+    for (const bad of ['http://:secretpw@127.0.0.1:1', 'secretpw', 'redis://']) {
       const err = errorOf(() => r.read(bad));
       expect(err.variable).toBe('REDIS_URL');
       expect(err.message).toMatch(/^invalid REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/);

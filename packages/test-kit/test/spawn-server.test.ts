@@ -144,8 +144,11 @@ describe('spawnProcess', () => {
 
   it('waits for a record logged later, and rejects when the process exits without it', async () => {
     const script = fixture(`
-      setTimeout(() => console.log(JSON.stringify({ message: 'connected', attempt: 2 })), 50);
-      setTimeout(() => process.exit(0), 100);
+      console.log(JSON.stringify({ message: 'starting' }));
+      setImmediate(() => {
+        console.log(JSON.stringify({ message: 'connected', attempt: 2 }));
+        process.stdout.write('', () => process.exit(0));
+      });
     `);
     await using proc = spawnProcess({ script });
     const line = await proc.waitForRecord((r) => r.message === 'connected');

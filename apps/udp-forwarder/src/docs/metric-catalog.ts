@@ -6,11 +6,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  renderMetricCatalog,
-  replaceBetweenMarkers,
-  sampleDeliverySource,
-} from '@runmat-telemetry/delivery';
+import { renderMetricCatalog, sampleDeliverySource } from '@runmat-telemetry/delivery';
+import { replaceMarkedSection } from '@runmat-telemetry/service';
 import { ForwarderMetrics } from '../metrics.js';
 
 export const README = fileURLToPath(new URL('../../README.md', import.meta.url));
@@ -26,7 +23,7 @@ export async function forwarderMetricCatalog(): Promise<string> {
 
 /** README.md with the current catalog. */
 export async function readmeWithCatalog(text = readFileSync(README, 'utf8')): Promise<string> {
-  return replaceBetweenMarkers(text, 'metrics', await forwarderMetricCatalog());
+  return replaceMarkedSection(text, 'metrics', await forwarderMetricCatalog());
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

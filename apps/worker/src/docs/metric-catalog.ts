@@ -6,11 +6,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  renderMetricCatalog,
-  replaceBetweenMarkers,
-  sampleDeliverySource,
-} from '@runmat-telemetry/delivery';
+import { renderMetricCatalog, sampleDeliverySource } from '@runmat-telemetry/delivery';
+import { replaceMarkedSection } from '@runmat-telemetry/service';
 import { WorkerMetrics } from '../metrics.js';
 
 export const README = fileURLToPath(new URL('../../README.md', import.meta.url));
@@ -35,7 +32,7 @@ export async function workerMetricCatalog(): Promise<string> {
 
 /** README.md with the current catalog. */
 export async function readmeWithCatalog(text = readFileSync(README, 'utf8')): Promise<string> {
-  return replaceBetweenMarkers(text, 'metrics', await workerMetricCatalog());
+  return replaceMarkedSection(text, 'metrics', await workerMetricCatalog());
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

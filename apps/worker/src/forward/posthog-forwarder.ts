@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip, constants as zlibConstants } from 'node:zlib';
 import {
-  BoundedQueue,
   createRetryingFetch,
   DeliveryOutcomes,
   type DeliverySource,
@@ -122,10 +121,9 @@ export class PostHogForwarder implements Forwarder, DeliverySource {
   readonly destination = 'posthog' as const;
   readonly outcomes = new DeliveryOutcomes('posthog');
   private readonly lanes: Lane[] = [];
-  private readonly backlog = new BoundedQueue<Waiting>(
-    Number.POSITIVE_INFINITY,
-    Number.POSITIVE_INFINITY,
-  );
+  /** FIFO of events not yet handed to a client; `backlogHead` is its first live slot. */
+  private backlog: (Waiting | undefined)[] = [];
+  private backlogHead = 0;
   private readonly held = new Map<string, Held[]>();
   private heldEvents = 0;
   private heldBytes = 0;
@@ -228,7 +226,7 @@ export class PostHogForwarder implements Forwarder, DeliverySource {
     const bytes = heldBytesOf(event);
     this.heldEvents++;
     this.heldBytes += bytes;
-    this.backlog.offer({ event, clientIp, bytes });
+    this.backlog.push({ event, clientIp, bytes });
     this.pump();
   }
 
@@ -236,7 +234,8 @@ export class PostHogForwarder implements Forwarder, DeliverySource {
   private pump(): void {
     const lanes = this.lanes;
     let tried = 0;
-    while (this.backlog.length > 0 && tried < lanes.length) {
+    const backlog = this.backlog;
+    while (this.backlogHead < backlog.length && tried < lanes.length) {
       const lane = lanes[this.nextLane]!;
       if (lane.held >= this.laneLimit) {
         this.nextLane = (this.nextLane + 1) % lanes.length;
@@ -244,14 +243,22 @@ export class PostHogForwarder implements Forwarder, DeliverySource {
         continue;
       }
       tried = 0;
-      const [waiting] = this.backlog.take(1, Number.POSITIVE_INFINITY);
-      const { event, clientIp, bytes } = waiting!;
+      const { event, clientIp, bytes } = backlog[this.backlogHead]!;
+      backlog[this.backlogHead++] = undefined;
       lane.held++;
       const entry: Held = { lane, bytes };
       const same = this.held.get(event.uuid);
       if (same === undefined) this.held.set(event.uuid, [entry]);
       else same.push(entry);
       lane.client.capture(toPostHogCapture(event, clientIp));
+    }
+    // The consumed prefix is cut off once it is most of the array.
+    if (this.backlogHead === backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    } else if (this.backlogHead > 4096 && this.backlogHead * 2 > backlog.length) {
+      this.backlog = backlog.slice(this.backlogHead);
+      this.backlogHead = 0;
     }
   }
 
@@ -309,7 +316,7 @@ export class PostHogForwarder implements Forwarder, DeliverySource {
       ]);
       timer.abort();
       this.pump();
-      if (this.heldEvents === before && this.backlog.length === 0) {
+      if (this.heldEvents === before && this.backlogHead === this.backlog.length) {
         // Nothing settled and nothing more to hand over: what is left is in flight.
         await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
       }
@@ -326,7 +333,8 @@ export class PostHogForwarder implements Forwarder, DeliverySource {
     this.heldEvents = 0;
     this.heldBytes = 0;
     this.held.clear();
-    this.backlog.drain();
+    this.backlog = [];
+    this.backlogHead = 0;
     return lost;
   }
 }
